@@ -1,0 +1,206 @@
+package batch
+
+import (
+	"encoding/json"
+	"sync"
+
+	"github.com/talonsync/talonsync/internal/readers"
+)
+
+// LineRange is an inclusive range of input line numbers.
+type LineRange struct {
+	First int64 `json:"first"`
+	Last  int64 `json:"last"`
+}
+
+// Progress is what a checkpoint needs to know about the rows: where to start
+// reading again and which rows after that point are already done.
+type Progress struct {
+	// Resume is the position of the first row that is not done (or of the
+	// last row read, when every row read is done).
+	Resume readers.Position `json:"resume"`
+	// Done lists the lines of rows at or after Resume that are done:
+	// delivered, or rejected and written to the rejects file.
+	Done []LineRange `json:"done,omitempty"`
+	// RejectsSize is the length of the rejects file that holds every row
+	// rejected so far and no other.
+	RejectsSize int64 `json:"rejects_size"`
+	// Delivered and Rejected count the rows done in this run.
+	Delivered int64 `json:"-"`
+	Rejected  int64 `json:"-"`
+}
+
+// Ledger records the outcome of every row: it writes rejects, updates the
+// counters and, when tracking is on, remembers which rows are done so a
+// checkpoint can be taken at any moment. A row counts as done only once its
+// outcome is final: delivered, or rejected and written. Safe for concurrent use.
+type Ledger struct {
+	stats   *Stats
+	mu      sync.Mutex
+	rejects *RejectsFile
+	track   bool
+
+	// q holds the tracked rows from the low-water mark on, in read order;
+	// q[i] is the row with Seq base+i.
+	q     []entry
+	base  int64
+	start Progress // what to report before any row is registered
+}
+
+type entry struct {
+	line   int64
+	resume readers.Position
+	done   bool
+}
+
+// NewLedger returns a Ledger that writes rejects to rejects and counts into
+// stats. With track set it keeps what Snapshot needs; start is the progress
+// the run resumes from (the zero value for a fresh run).
+func NewLedger(stats *Stats, rejects *RejectsFile, track bool, start Progress) *Ledger {
+	return &Ledger{stats: stats, rejects: rejects, track: track, start: start}
+}
+
+// Add registers a row as read. Rows must be added in Seq order, each once.
+func (l *Ledger) Add(r *readers.Row) {
+	l.stats.Read.Add(1)
+	if !l.track {
+		return
+	}
+	l.mu.Lock()
+	l.push(r, false)
+	l.mu.Unlock()
+}
+
+// AddDone registers a row an earlier run already finished. It is not counted
+// as read again.
+func (l *Ledger) AddDone(r *readers.Row) {
+	l.stats.Skipped.Add(1)
+	if !l.track {
+		return
+	}
+	l.mu.Lock()
+	l.push(r, true)
+	l.advance()
+	l.mu.Unlock()
+}
+
+func (l *Ledger) push(r *readers.Row, done bool) {
+	if len(l.q) == 0 {
+		l.base = r.Seq
+	}
+	l.q = append(l.q, entry{line: r.Line, resume: r.Resume, done: done})
+}
+
+// Delivered marks rows the API confirmed.
+func (l *Ledger) Delivered(rows []readers.Row) {
+	l.stats.Delivered.Add(int64(len(rows)))
+	if !l.track {
+		return
+	}
+	l.mu.Lock()
+	for i := range rows {
+		l.mark(rows[i].Seq)
+	}
+	l.advance()
+	l.mu.Unlock()
+}
+
+// Reject writes a row to the rejects file and marks it done. record replaces
+// the row's own Record when non-nil.
+func (l *Ledger) Reject(r *readers.Row, reason string, record json.RawMessage) error {
+	if record == nil {
+		record = r.Record
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if err := l.rejects.Write(Reject{Line: r.Line, Error: reason, Record: record}); err != nil {
+		return err
+	}
+	l.stats.Rejected.Add(1)
+	if l.track {
+		l.mark(r.Seq)
+		l.advance()
+	}
+	return nil
+}
+
+func (l *Ledger) mark(seq int64) {
+	i := seq - l.base
+	if i >= 0 && i < int64(len(l.q)) {
+		l.q[i].done = true
+	}
+}
+
+// advance drops done rows from the front, keeping at least one so the
+// resume position stays known.
+func (l *Ledger) advance() {
+	n := 0
+	for n < len(l.q)-1 && l.q[n].done {
+		n++
+	}
+	if n == 0 {
+		return
+	}
+	l.base += int64(n)
+	l.q = l.q[n:]
+	// Reclaim the dropped prefix now and then so memory stays bounded.
+	if cap(l.q) > 4096 && len(l.q) < cap(l.q)/4 {
+		l.q = append(make([]entry, 0, 2*len(l.q)+16), l.q...)
+	}
+}
+
+// Snapshot makes every reject written so far durable and returns the
+// progress a checkpoint should store. The rejects file length it reports
+// covers exactly the rows it reports as done.
+func (l *Ledger) Snapshot() (Progress, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if err := l.rejects.Sync(); err != nil {
+		return Progress{}, err
+	}
+	p := Progress{
+		RejectsSize: l.rejects.Size(),
+		Delivered:   l.stats.Delivered.Load(),
+		Rejected:    l.stats.Rejected.Load(),
+	}
+	if len(l.q) == 0 {
+		p.Resume, p.Done = l.start.Resume, l.start.Done
+		return p, nil
+	}
+	p.Resume = l.q[0].resume
+	// Every row read since the resume point is in q, so a run of done
+	// entries covers exactly the rows between its first and last line.
+	open := false
+	for _, e := range l.q {
+		switch {
+		case !e.done:
+			open = false
+		case open:
+			p.Done[len(p.Done)-1].Last = e.line
+		default:
+			p.Done = append(p.Done, LineRange{First: e.line, Last: e.line})
+			open = true
+		}
+	}
+	return p, nil
+}
+
+// Close flushes the rejects file.
+func (l *Ledger) Close(removeIfEmpty bool) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.rejects.Close(removeIfEmpty)
+}
+
+// Skipper returns a function that reports whether a line is in one of the
+// progress's done ranges. Lines must be asked in increasing order, as a
+// reader yields them.
+func (p Progress) Skipper() func(line int64) bool {
+	ranges := p.Done
+	return func(line int64) bool {
+		for len(ranges) > 0 && ranges[0].Last < line {
+			ranges = ranges[1:]
+		}
+		return len(ranges) > 0 && ranges[0].First <= line
+	}
+}

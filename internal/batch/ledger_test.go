@@ -1,0 +1,117 @@
+package batch
+
+import (
+	"bufio"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/talonsync/talonsync/internal/readers"
+)
+
+func newTestLedger(t *testing.T, track bool, start Progress) (*Ledger, *Stats, string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "rejects.jsonl")
+	rf, err := OpenRejects(path, 0)
+	require.NoError(t, err)
+	stats := &Stats{}
+	l := NewLedger(stats, rf, track, start)
+	t.Cleanup(func() { l.Close(false) })
+	return l, stats, path
+}
+
+// rowAt makes row seq starting at line 10*seq+1 (rows with gaps between them,
+// as quoted newlines or blank lines make).
+func rowAt(seq int64) readers.Row {
+	return readers.Row{Seq: seq, Line: 10*seq + 1, Resume: readers.Position{Offset: 100 * seq, Line: 10*seq + 1}}
+}
+
+func TestLedgerSnapshot(t *testing.T) {
+	l, stats, path := newTestLedger(t, true, Progress{})
+	rows := make([]readers.Row, 6)
+	for i := range rows {
+		rows[i] = rowAt(int64(i))
+		l.Add(&rows[i])
+	}
+	// Rows 0 and 1 delivered, 2 pending, 3 rejected, 4 delivered, 5 pending.
+	l.Delivered(rows[0:2])
+	require.NoError(t, l.Reject(&rows[3], "bad value", json.RawMessage(`{"a":1}`)))
+	l.Delivered(rows[4:5])
+
+	p, err := l.Snapshot()
+	require.NoError(t, err)
+	assert.Equal(t, rows[2].Resume, p.Resume, "resume at the first row not done")
+	assert.Equal(t, []LineRange{{First: 31, Last: 41}}, p.Done, "rows 3 and 4 are one range despite the line gap")
+	assert.Equal(t, int64(3), p.Delivered)
+	assert.Equal(t, int64(1), p.Rejected)
+	st, err := os.Stat(path)
+	require.NoError(t, err)
+	assert.Equal(t, st.Size(), p.RejectsSize, "snapshot makes the rejects durable and records their length")
+	assert.Equal(t, int64(6), stats.Read.Load())
+
+	// Everything done: the resume point stays at the last row, which is skipped.
+	l.Delivered([]readers.Row{rows[2], rows[5]})
+	p, err = l.Snapshot()
+	require.NoError(t, err)
+	assert.Equal(t, rows[5].Resume, p.Resume)
+	assert.Equal(t, []LineRange{{First: 51, Last: 51}}, p.Done)
+}
+
+func TestLedgerRejectsFileFormat(t *testing.T) {
+	l, _, path := newTestLedger(t, false, Progress{})
+	r := readers.Row{Seq: 0, Line: 7, Record: json.RawMessage(`{"sku":"x"}`)}
+	require.NoError(t, l.Reject(&r, "line 7: missing sku", nil))
+	r2 := readers.Row{Seq: 1, Line: 9, Record: json.RawMessage(`not json`)}
+	require.NoError(t, l.Reject(&r2, "bad json", nil))
+	require.NoError(t, l.Close(false))
+
+	f, err := os.Open(path)
+	require.NoError(t, err)
+	defer f.Close()
+	var got []Reject
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		var rej Reject
+		require.NoError(t, json.Unmarshal(sc.Bytes(), &rej))
+		got = append(got, rej)
+	}
+	require.Len(t, got, 2)
+	assert.Equal(t, int64(7), got[0].Line)
+	assert.Equal(t, "line 7: missing sku", got[0].Error)
+	assert.JSONEq(t, `{"sku":"x"}`, string(got[0].Record))
+	assert.JSONEq(t, `"not json"`, string(got[1].Record), "an invalid record is kept as a JSON string")
+	st, err := os.Stat(path)
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o600), st.Mode().Perm())
+}
+
+func TestOpenRejectsTruncatesToCheckpoint(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "r.jsonl")
+	require.NoError(t, os.WriteFile(path, []byte("{\"line\":1}\n{\"line\":2}\n"), 0o600))
+	rf, err := OpenRejects(path, 11)
+	require.NoError(t, err)
+	require.NoError(t, rf.Write(Reject{Line: 3, Error: "x"}))
+	require.NoError(t, rf.Close(false))
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	assert.Equal(t, "{\"line\":1}\n{\"line\":3,\"error\":\"x\"}\n", string(b), "the reject written after the checkpoint is dropped, then written once")
+
+	_, err = OpenRejects(path, 1000)
+	assert.Error(t, err, "a rejects file shorter than the checkpoint says was tampered with")
+}
+
+func TestSkipper(t *testing.T) {
+	p := Progress{Done: []LineRange{{First: 3, Last: 5}, {First: 9, Last: 9}}}
+	skip := p.Skipper()
+	var got []int64
+	for line := int64(1); line <= 12; line++ {
+		if skip(line) {
+			got = append(got, line)
+		}
+	}
+	assert.Equal(t, []int64{3, 4, 5, 9}, got)
+}

@@ -1,0 +1,107 @@
+package batch
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"os"
+)
+
+// Reject is one line of the rejects file.
+type Reject struct {
+	// Line is the 1-based line where the row starts in the input.
+	Line int64 `json:"line"`
+	// Error is the reason the row was rejected.
+	Error string `json:"error"`
+	// Record is the input row (parse rejects) or the item as sent (API rejects).
+	Record json.RawMessage `json:"record,omitempty"`
+}
+
+// RejectsFile appends rejected rows to a JSONL file created with mode 0600.
+// It is not safe for concurrent use; the Ledger serialises access.
+type RejectsFile struct {
+	f    *os.File
+	w    *bufio.Writer
+	size int64
+}
+
+// OpenRejects opens path for appending rejects. The file is truncated to keep
+// bytes: 0 for a fresh run, the length a checkpoint recorded for a resumed
+// one, so that no reject is written twice across runs.
+func OpenRejects(path string, keep int64) (*RejectsFile, error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("open rejects file: %w", err)
+	}
+	if err := f.Chmod(0o600); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("open rejects file: %w", err)
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("open rejects file: %w", err)
+	}
+	if st.Size() < keep {
+		f.Close()
+		return nil, fmt.Errorf("rejects file %s has %d bytes, the checkpoint expects at least %d: it was changed since the last run", path, st.Size(), keep)
+	}
+	if err := f.Truncate(keep); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("truncate rejects file: %w", err)
+	}
+	if _, err := f.Seek(keep, 0); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("seek rejects file: %w", err)
+	}
+	return &RejectsFile{f: f, w: bufio.NewWriterSize(f, 64<<10), size: keep}, nil
+}
+
+// Write appends one reject.
+func (r *RejectsFile) Write(rej Reject) error {
+	if len(rej.Record) > 0 && !json.Valid(rej.Record) {
+		s, _ := json.Marshal(string(rej.Record))
+		rej.Record = s
+	}
+	b, err := json.Marshal(rej)
+	if err != nil {
+		return fmt.Errorf("encode reject of line %d: %w", rej.Line, err)
+	}
+	b = append(b, '\n')
+	n, err := r.w.Write(b)
+	r.size += int64(n)
+	if err != nil {
+		return fmt.Errorf("write rejects file: %w", err)
+	}
+	return nil
+}
+
+// Size returns the file's length including buffered bytes.
+func (r *RejectsFile) Size() int64 { return r.size }
+
+// Sync flushes buffered rejects and makes them durable.
+func (r *RejectsFile) Sync() error {
+	if err := r.w.Flush(); err != nil {
+		return fmt.Errorf("write rejects file: %w", err)
+	}
+	if err := r.f.Sync(); err != nil {
+		return fmt.Errorf("sync rejects file: %w", err)
+	}
+	return nil
+}
+
+// Close flushes and closes the file. If remove is true and no reject was
+// written, the empty file is removed.
+func (r *RejectsFile) Close(removeIfEmpty bool) error {
+	err := r.w.Flush()
+	if cerr := r.f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil && removeIfEmpty && r.size == 0 {
+		err = os.Remove(r.f.Name())
+	}
+	return err
+}
+
+// Path returns the file's path.
+func (r *RejectsFile) Path() string { return r.f.Name() }

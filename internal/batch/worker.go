@@ -1,0 +1,176 @@
+package batch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/talonsync/talonsync/internal/readers"
+	"github.com/talonsync/talonsync/internal/talon"
+)
+
+// Sender sends one request to the API. *talon.Client implements it.
+type Sender interface {
+	Send(ctx context.Context, b talon.Batch) error
+}
+
+// worker delivers the batches of one lane, one after another.
+type worker struct {
+	cfg     *Config
+	gate    *gate
+	limiter *rate.Limiter
+	stop    <-chan struct{}
+	items   []talon.Item
+}
+
+// deliver sends the rows of b until each is delivered or rejected. Rows the
+// API rejects with a 400 are isolated: the ones its pointers name are
+// rejected and the rest resent; without a pointer the rows are halved until
+// the offending ones stand alone. It returns an error only when the run must
+// stop (fatal answer, retries exhausted, stop or cancellation); rows not
+// finished by then stay unconfirmed.
+func (w *worker) deliver(ctx context.Context, b *Batch) error {
+	defer w.cfg.Stats.Batches.Add(1)
+	if w.cfg.Sender == nil { // dry run
+		w.cfg.Ledger.Delivered(b.Rows)
+		return nil
+	}
+	queue := [][]readers.Row{b.Rows}
+	for len(queue) > 0 {
+		seg := queue[0]
+		queue = queue[1:]
+		err := w.send(ctx, seg)
+		if err == nil {
+			w.cfg.Ledger.Delivered(seg)
+			continue
+		}
+		var apiErr *talon.APIError
+		if !errors.As(err, &apiErr) || apiErr.Class != talon.ClassItem {
+			return err
+		}
+		rest, rejected, err := w.isolate(seg, apiErr)
+		if err != nil {
+			return err
+		}
+		if rejected == 0 {
+			// No pointer named a row of this request: halve it.
+			if len(seg) == 1 {
+				if err := w.reject(&seg[0], apiErr.Error()); err != nil {
+					return err
+				}
+				continue
+			}
+			half := len(seg) / 2
+			queue = append([][]readers.Row{seg[:half], seg[half:]}, queue...)
+			continue
+		}
+		if len(rest) > 0 {
+			queue = append([][]readers.Row{rest}, queue...)
+		}
+	}
+	return nil
+}
+
+// isolate rejects the rows of seg that the error's pointers name and returns
+// the others, in order.
+func (w *worker) isolate(seg []readers.Row, apiErr *talon.APIError) ([]readers.Row, int, error) {
+	reasons := make(map[int][]string)
+	for _, d := range apiErr.Details {
+		if d.Index < 0 || d.Index >= len(seg) {
+			continue
+		}
+		reasons[d.Index] = append(reasons[d.Index], detailText(apiErr, d))
+	}
+	if len(reasons) == 0 {
+		return seg, 0, nil
+	}
+	rest := make([]readers.Row, 0, len(seg)-len(reasons))
+	for i := range seg {
+		rs, bad := reasons[i]
+		if !bad {
+			rest = append(rest, seg[i])
+			continue
+		}
+		if err := w.reject(&seg[i], strings.Join(rs, "; ")); err != nil {
+			return nil, 0, err
+		}
+	}
+	return rest, len(reasons), nil
+}
+
+func detailText(e *talon.APIError, d talon.ErrorDetail) string {
+	var sb strings.Builder
+	fmt.Fprintf(&sb, "api %d", e.Status)
+	for _, s := range []string{d.Title, d.Details} {
+		if s != "" {
+			sb.WriteString(": ")
+			sb.WriteString(s)
+		}
+	}
+	if d.Title == "" && d.Details == "" && e.Message != "" {
+		sb.WriteString(": ")
+		sb.WriteString(e.Message)
+	}
+	if d.Field != "" {
+		fmt.Fprintf(&sb, " (%s)", d.Field)
+	}
+	return sb.String()
+}
+
+func (w *worker) reject(r *readers.Row, reason string) error {
+	return w.cfg.Ledger.Reject(r, reason, r.Item.JSON)
+}
+
+// send makes one request for rows, retrying transient failures.
+func (w *worker) send(ctx context.Context, rows []readers.Row) error {
+	w.items = itemsOf(rows, w.items)
+	req := talon.Batch{Endpoint: w.cfg.Endpoint, CatalogID: w.cfg.CatalogID, Items: w.items, Silent: w.cfg.Silent}
+	policy := w.cfg.Retry
+	var last error
+	for attempt := 0; attempt <= policy.MaxRetries; attempt++ {
+		if attempt > 0 {
+			w.cfg.Stats.Retries.Add(1)
+		}
+		if err := w.gate.wait(ctx, w.stop, w.cfg.Now); err != nil {
+			return err
+		}
+		if w.limiter != nil {
+			if err := w.limiter.Wait(ctx); err != nil {
+				return err
+			}
+		}
+		w.cfg.Stats.Requests.Add(1)
+		err := w.cfg.Sender.Send(ctx, req)
+		if err == nil {
+			return nil
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if talon.ClassOf(err) != talon.ClassRetryable {
+			return err
+		}
+		last = err
+		if attempt == policy.MaxRetries {
+			break
+		}
+		var retryAfter time.Duration
+		var apiErr *talon.APIError
+		if errors.As(err, &apiErr) {
+			retryAfter = apiErr.RetryAfter
+		}
+		d := policy.Backoff(attempt+1, retryAfter)
+		if apiErr != nil && apiErr.Status == 429 {
+			w.gate.pause(w.cfg.Now(), d)
+		}
+		w.cfg.Logger.Debug("retrying", "endpoint", w.cfg.Endpoint.String(), "attempt", attempt+1, "wait", d, "error", err)
+		if err := sleep(ctx, w.stop, d); err != nil {
+			return err
+		}
+	}
+	return &RetryError{Attempts: policy.MaxRetries + 1, Err: last}
+}
