@@ -1,0 +1,80 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/talonsync/talonsync/internal/talon"
+)
+
+// apiKey reads the key from --api-key-file or $TALON_API_KEY. It is never
+// taken from a flag value, which other users could read in ps.
+func (o *syncOptions) apiKey() (talon.Secret, error) {
+	if o.APIKeyFile != "" {
+		b, err := os.ReadFile(o.APIKeyFile)
+		if err != nil {
+			return "", usage(fmt.Errorf("read --api-key-file: %w", err))
+		}
+		key := strings.TrimSpace(string(b))
+		if key == "" {
+			return "", usage(fmt.Errorf("--api-key-file %s is empty", o.APIKeyFile))
+		}
+		if st, err := os.Stat(o.APIKeyFile); err == nil && st.Mode().Perm()&0o077 != 0 {
+			fmt.Fprintf(o.io.ErrOut, "talonsync: warning: %s is readable by other users (mode %v); chmod 600 it\n", o.APIKeyFile, st.Mode().Perm())
+		}
+		return talon.Secret(key), nil
+	}
+	if key := strings.TrimSpace(o.getenv("TALON_API_KEY")); key != "" {
+		return talon.Secret(key), nil
+	}
+	return "", usage(errors.New("no API key: set $TALON_API_KEY or give --api-key-file PATH"))
+}
+
+// client builds the API client from the connection flags.
+func (o *syncOptions) client() (*talon.Client, error) {
+	base := o.BaseURL
+	if base == "" {
+		base = o.getenv("TALON_BASE_URL")
+	}
+	if base == "" {
+		return nil, usage(errors.New("no base URL: give --base-url or set $TALON_BASE_URL"))
+	}
+	key, err := o.apiKey()
+	if err != nil {
+		return nil, err
+	}
+	c, err := talon.New(talon.Config{
+		BaseURL:           base,
+		APIKey:            key,
+		HTTPClient:        newHTTPClient(o.RequestTimeout, o.Workers),
+		AllowInsecureHTTP: o.AllowInsecure,
+	})
+	if err != nil {
+		return nil, usage(err)
+	}
+	if o.AllowInsecure {
+		fmt.Fprintln(o.io.ErrOut, "talonsync: WARNING: --allow-insecure-http is set: the API key may cross the network unencrypted")
+	}
+	return c, nil
+}
+
+// newHTTPClient returns a client with every timeout set and a connection
+// pool sized for the workers. TLS verification is always on.
+func newHTTPClient(timeout time.Duration, workers int) *http.Client {
+	tr := &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ResponseHeaderTimeout: timeout,
+		IdleConnTimeout:       90 * time.Second,
+		MaxIdleConns:          workers + 4,
+		MaxIdleConnsPerHost:   workers + 4,
+		ForceAttemptHTTP2:     true,
+	}
+	return &http.Client{Transport: tr, Timeout: timeout}
+}

@@ -1,0 +1,82 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/talonsync/talonsync/internal/batch"
+)
+
+// report is the JSON written by --report. Counts cover the whole input
+// across every run of a checkpoint, so read == delivered + rejected + failed.
+type report struct {
+	Entity         string  `json:"entity"`
+	Input          string  `json:"input"`
+	DryRun         bool    `json:"dry_run"`
+	Read           int64   `json:"read"`
+	Delivered      int64   `json:"delivered"`
+	Rejected       int64   `json:"rejected"`
+	Failed         int64   `json:"failed"`
+	Batches        int64   `json:"batches"`
+	Requests       int64   `json:"requests"`
+	Retries        int64   `json:"retries"`
+	ElapsedSeconds float64 `json:"elapsed_seconds"`
+	RowsPerSecond  float64 `json:"rows_per_second"`
+	Runs           int     `json:"runs"`
+	Resumed        bool    `json:"resumed"`
+	RejectsPath    string  `json:"rejects_path"`
+	Error          string  `json:"error,omitempty"`
+	// This run alone.
+	RunRead           int64   `json:"run_read"`
+	RunElapsedSeconds float64 `json:"run_elapsed_seconds"`
+}
+
+func newReport(o *syncOptions, st *resumeState, run batch.Counts, elapsed time.Duration, runErr error) *report {
+	total := st.prior.Add(run)
+	r := &report{
+		Entity: o.Entity.String(), Input: o.Input, DryRun: o.DryRun,
+		Read: total.Read, Delivered: total.Delivered, Rejected: total.Rejected,
+		Failed:  total.Read - total.Delivered - total.Rejected,
+		Batches: total.Batches, Requests: total.Requests, Retries: total.Retries,
+		ElapsedSeconds: st.base.Elapsed + elapsed.Seconds(),
+		Runs:           max(st.base.Runs, 1), Resumed: st.resumed,
+		RunRead: run.Read, RunElapsedSeconds: elapsed.Seconds(),
+	}
+	if r.RunElapsedSeconds > 0 {
+		r.RowsPerSecond = float64(run.Read) / r.RunElapsedSeconds
+	}
+	if runErr != nil {
+		r.Error = runErr.Error()
+	}
+	return r
+}
+
+func (r *report) write(path string) error {
+	b, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
+		return fmt.Errorf("write report: %w", err)
+	}
+	return nil
+}
+
+// summary prints the short human summary to w.
+func (r *report) summary(w io.Writer, o *syncOptions) {
+	mode := ""
+	if r.DryRun {
+		mode = " (dry run: nothing was sent)"
+	}
+	fmt.Fprintf(w, "talonsync %s: %d read, %d delivered, %d rejected, %d failed in %.1fs (%.0f rows/s), %d requests, %d retries%s\n",
+		r.Entity, r.Read, r.Delivered, r.Rejected, r.Failed, r.RunElapsedSeconds, r.RowsPerSecond, r.Requests, r.Retries, mode)
+	if r.Resumed {
+		fmt.Fprintf(w, "  over %d runs; this run read %d rows\n", r.Runs, r.RunRead)
+	}
+	if r.Rejected > 0 {
+		fmt.Fprintf(w, "  rejected rows: %s\n", r.RejectsPath)
+	}
+}

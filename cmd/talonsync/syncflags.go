@@ -1,0 +1,170 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/talonsync/talonsync/internal/readers"
+	"github.com/talonsync/talonsync/internal/talon"
+)
+
+// syncOptions are the options every sync command shares.
+type syncOptions struct {
+	Entity readers.Entity
+	Input  string
+
+	// Connection.
+	BaseURL       string
+	APIKeyFile    string
+	AllowInsecure bool
+
+	// Input.
+	Format    string
+	Delimiter string
+
+	// Entity specific.
+	CatalogID      int64
+	AudienceID     int64
+	AudienceAction string
+	AllowBulk      bool
+	Silent         bool
+
+	// Sending.
+	Workers        int
+	BatchSize      int
+	Rate           float64
+	MaxRetries     int
+	RequestTimeout time.Duration
+	Grace          time.Duration
+
+	// Output.
+	Rejects       string
+	Report        string
+	DryRun        bool
+	Progress      string
+	StatsInterval time.Duration
+	LogFormat     string
+	Verbose       bool
+
+	// Resume.
+	Checkpoint string
+	Restart    bool
+
+	// Set by the command, not by flags.
+	getenv func(string) string
+	io     *IOStreams
+	// retryBase shortens backoff in tests.
+	retryBase time.Duration
+	// stop, when set, replaces signal handling (tests).
+	stop <-chan struct{}
+	// exit ends the process on a second signal.
+	exit func(int)
+	// args are the command-line arguments, for the resume hint.
+	args []string
+}
+
+func (o *syncOptions) addFlags(fs *pflag.FlagSet) {
+	fs.StringVar(&o.BaseURL, "base-url", "", "Talon.One base URL, e.g. https://acme.europe-west1.talon.one (default $TALON_BASE_URL)")
+	fs.StringVar(&o.APIKeyFile, "api-key-file", "", "read the API key from this file (default: $TALON_API_KEY)")
+	fs.BoolVar(&o.AllowInsecure, "allow-insecure-http", false, "allow an http:// base URL to a host that is not loopback (the key crosses the network in clear)")
+
+	fs.StringVar(&o.Format, "format", "", "input format: csv or jsonl (default: from the file extension; required for stdin)")
+	fs.StringVar(&o.Delimiter, "delimiter", ",", `CSV delimiter, one character ("\t" for tab)`)
+
+	fs.IntVar(&o.Workers, "workers", 4, "parallel lanes, each sending one request at a time (1-64)")
+	fs.IntVar(&o.BatchSize, "batch-size", talon.MaxItems, "items per request (1-1000)")
+	fs.Float64Var(&o.Rate, "rate", 0, "cap on requests per second across all workers (0: no cap)")
+	fs.IntVar(&o.MaxRetries, "max-retries", 8, "retries of a request after a 429, 5xx, 409 or network error")
+	fs.DurationVar(&o.RequestTimeout, "request-timeout", 60*time.Second, "timeout of one HTTP request")
+	fs.DurationVar(&o.Grace, "grace", 30*time.Second, "on SIGINT/SIGTERM, how long to wait for requests in flight")
+
+	fs.StringVar(&o.Rejects, "rejects", "", "rejects file, JSONL (default: INPUT.rejects.jsonl, or stdin.rejects.jsonl)")
+	fs.StringVar(&o.Report, "report", "", "write a JSON report of the run to this file")
+	fs.BoolVar(&o.DryRun, "dry-run", false, "parse, validate, batch and write rejects and report, but send nothing")
+	fs.StringVar(&o.Progress, "progress", "auto", "progress display: auto (bar on a terminal, else status lines), always (bar), never")
+	fs.DurationVar(&o.StatsInterval, "stats-interval", 30*time.Second, "interval of status lines when stderr is not a terminal")
+	fs.StringVar(&o.LogFormat, "log-format", "text", "log format on stderr: text or json")
+	fs.BoolVarP(&o.Verbose, "verbose", "v", false, "log retries and other details")
+
+	fs.StringVar(&o.Checkpoint, "checkpoint", "", "checkpoint file: makes the run resumable (run the same command again to resume)")
+	fs.BoolVar(&o.Restart, "restart", false, "ignore an unfinished checkpoint that does not match, and start over")
+}
+
+// validate checks the flags before anything is opened.
+func (o *syncOptions) validate() error {
+	if o.Workers < 1 || o.Workers > 64 {
+		return usage(fmt.Errorf("--workers must be between 1 and 64, got %d", o.Workers))
+	}
+	if o.BatchSize < 1 || o.BatchSize > talon.MaxItems {
+		return usage(fmt.Errorf("--batch-size must be between 1 and %d, got %d", talon.MaxItems, o.BatchSize))
+	}
+	if o.Rate < 0 {
+		return usage(fmt.Errorf("--rate must not be negative"))
+	}
+	if o.MaxRetries < 0 {
+		return usage(fmt.Errorf("--max-retries must not be negative"))
+	}
+	if o.RequestTimeout <= 0 {
+		return usage(fmt.Errorf("--request-timeout must be positive"))
+	}
+	switch o.Progress {
+	case "auto", "always", "never":
+	default:
+		return usage(fmt.Errorf("--progress must be auto, always or never, got %q", o.Progress))
+	}
+	switch o.LogFormat {
+	case "text", "json":
+	default:
+		return usage(fmt.Errorf("--log-format must be text or json, got %q", o.LogFormat))
+	}
+	if _, err := o.delimiter(); err != nil {
+		return err
+	}
+	return nil
+}
+
+func (o *syncOptions) delimiter() (rune, error) {
+	d := o.Delimiter
+	switch strings.ToLower(d) {
+	case `\t`, "tab":
+		return '\t', nil
+	}
+	r := []rune(d)
+	if len(r) != 1 || r[0] == '"' || r[0] == '\r' || r[0] == '\n' {
+		return 0, usage(fmt.Errorf("--delimiter must be one character other than a quote or newline, got %q", d))
+	}
+	return r[0], nil
+}
+
+// format resolves --format from the flag or the file name.
+func (o *syncOptions) format() (readers.Format, error) {
+	if o.Format != "" {
+		f, err := readers.ParseFormat(o.Format)
+		if err != nil {
+			return 0, usage(err)
+		}
+		return f, nil
+	}
+	if o.Input == "-" {
+		return 0, usage(fmt.Errorf("reading stdin needs --format csv or --format jsonl"))
+	}
+	f, ok := readers.FormatFromPath(o.Input)
+	if !ok {
+		return 0, usage(fmt.Errorf("cannot tell the format of %s from its name: give --format csv or --format jsonl", o.Input))
+	}
+	return f, nil
+}
+
+// rejectsPath is --rejects, or a path derived from the input.
+func (o *syncOptions) rejectsPath() string {
+	switch {
+	case o.Rejects != "":
+		return o.Rejects
+	case o.Input == "-":
+		return "stdin.rejects.jsonl"
+	}
+	return o.Input + ".rejects.jsonl"
+}
