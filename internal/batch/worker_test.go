@@ -1,0 +1,256 @@
+package batch
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/talonsync/talonsync/internal/readers"
+	"github.com/talonsync/talonsync/internal/talon"
+)
+
+// sliceSource serves rows from memory.
+type sliceSource struct {
+	rows []readers.Row
+	i    int
+}
+
+func (s *sliceSource) Next() (readers.Row, error) {
+	if s.i >= len(s.rows) {
+		return readers.Row{}, io.EOF
+	}
+	s.i++
+	return s.rows[s.i-1], nil
+}
+
+func profileRows(n int) []readers.Row {
+	rows := make([]readers.Row, n)
+	for i := range rows {
+		id := fmt.Sprintf("p%d", i)
+		rows[i] = readers.Row{
+			Seq: int64(i), Line: int64(i + 2),
+			Item: talon.Item{Key: id, JSON: []byte(fmt.Sprintf(`{"integrationId":%q}`, id))},
+		}
+	}
+	return rows
+}
+
+type testRun struct {
+	stats   *Stats
+	rejects string
+	err     error
+}
+
+// runAgainst runs the pipeline over rows against a real HTTP server.
+func runAgainst(t *testing.T, h http.Handler, rows []readers.Row, mutate func(*Config)) testRun {
+	t.Helper()
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	client, err := talon.New(talon.Config{BaseURL: srv.URL, APIKey: "k", HTTPClient: srv.Client()})
+	require.NoError(t, err)
+	path := filepath.Join(t.TempDir(), "rejects.jsonl")
+	rf, err := OpenRejects(path, 0)
+	require.NoError(t, err)
+	stats := &Stats{}
+	ledger := NewLedger(stats, rf, false, Progress{})
+	cfg := Config{
+		Endpoint: talon.EndpointProfiles, Lanes: 2, BatchSize: 1000,
+		Retry:  RetryPolicy{MaxRetries: 5, Base: time.Millisecond, Max: 50 * time.Millisecond},
+		Sender: client, Ledger: ledger, Stats: stats,
+	}
+	if mutate != nil {
+		mutate(&cfg)
+	}
+	err = Run(t.Context(), &sliceSource{rows: rows}, cfg)
+	require.NoError(t, ledger.Close(false))
+	return testRun{stats: stats, rejects: path, err: err}
+}
+
+// decodeIDs returns the integrationIds of a profiles request body.
+func decodeIDs(t *testing.T, r *http.Request) []string {
+	var body talon.ProfilesRequest
+	require.NoError(t, json.NewDecoder(r.Body).Decode(&body))
+	ids := make([]string, len(body.CustomerProfiles))
+	for i, p := range body.CustomerProfiles {
+		ids[i] = p.IntegrationID
+	}
+	return ids
+}
+
+func TestIsolateRejectedRows(t *testing.T) {
+	bad := map[string]bool{"p7": true, "p500": true, "p999": true}
+	tests := []struct {
+		name     string
+		pointers bool
+		// maxRequests bounds the requests isolation may cost.
+		maxRequests int64
+	}{
+		{name: "pointers name the rows", pointers: true, maxRequests: 2 + 1},
+		{name: "no pointer: halve until alone", pointers: false, maxRequests: 3 * 2 * 11},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var mu sync.Mutex
+			delivered := map[string]bool{}
+			h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				ids := decodeIDs(t, r)
+				var errs []string
+				for i, id := range ids {
+					if bad[id] {
+						ptr := ""
+						if tc.pointers {
+							ptr = fmt.Sprintf(`,"source":{"pointer":"/customerProfiles/%d/attributes/Age"}`, i)
+						}
+						errs = append(errs, `{"title":"bad Age","details":"not a number"`+ptr+`}`)
+					}
+				}
+				if len(errs) > 0 {
+					w.WriteHeader(400)
+					fmt.Fprintf(w, `{"message":"invalid request","errors":[%s]}`, strings.Join(errs, ","))
+					return
+				}
+				mu.Lock()
+				for _, id := range ids {
+					delivered[id] = true
+				}
+				mu.Unlock()
+				w.WriteHeader(204)
+			})
+			res := runAgainst(t, h, profileRows(1000), func(c *Config) { c.Lanes = 1 })
+			require.NoError(t, res.err)
+			assert.Len(t, delivered, 997, "a bad row never costs its neighbours")
+			for id := range bad {
+				assert.False(t, delivered[id])
+			}
+			assert.Equal(t, int64(3), res.stats.Rejected.Load())
+			assert.LessOrEqual(t, res.stats.Requests.Load(), tc.maxRequests)
+			var lines []float64
+			for _, line := range strings.Split(strings.TrimSpace(readFile(t, res.rejects)), "\n") {
+				var rej map[string]any
+				require.NoError(t, json.Unmarshal([]byte(line), &rej))
+				lines = append(lines, rej["line"].(float64))
+				assert.Contains(t, rej["error"], "400")
+				assert.NotNil(t, rej["record"])
+			}
+			assert.ElementsMatch(t, []float64{9, 502, 1001}, lines, "rejects carry the input line (row seq + 2)")
+		})
+	}
+}
+
+func readFile(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	return string(b)
+}
+
+func TestRetryTransientThenDeliver(t *testing.T) {
+	var calls atomic.Int64
+	statuses := []int{429, 503, 409, 500}
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n := calls.Add(1)
+		if int(n) <= len(statuses) {
+			if statuses[n-1] == 429 {
+				w.Header().Set("Retry-After", "0")
+			}
+			w.WriteHeader(statuses[n-1])
+			fmt.Fprint(w, `{"message":"try later"}`)
+			return
+		}
+		w.WriteHeader(204)
+	})
+	res := runAgainst(t, h, profileRows(10), func(c *Config) { c.Lanes = 1 })
+	require.NoError(t, res.err)
+	assert.Equal(t, int64(10), res.stats.Delivered.Load())
+	assert.Equal(t, int64(4), res.stats.Retries.Load())
+	assert.Equal(t, int64(5), res.stats.Requests.Load())
+}
+
+func TestRetriesExhaustedStopsTheRun(t *testing.T) {
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(503) })
+	res := runAgainst(t, h, profileRows(3000), func(c *Config) {
+		c.Lanes = 1
+		c.BatchSize = 100
+		c.Retry.MaxRetries = 2
+	})
+	require.ErrorIs(t, res.err, ErrRetriesExhausted)
+	assert.Equal(t, int64(3), res.stats.Requests.Load(), "no later batch of the lane is sent after the retries run out")
+	assert.Zero(t, res.stats.Delivered.Load())
+}
+
+func TestFatalStopsWithoutRetry(t *testing.T) {
+	for _, status := range []int{401, 403, 404} {
+		t.Run(strconv.Itoa(status), func(t *testing.T) {
+			h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.WriteHeader(status)
+				fmt.Fprintf(w, `{"message":"no","StatusCode":%d}`, status)
+			})
+			res := runAgainst(t, h, profileRows(5000), func(c *Config) { c.Lanes = 4; c.BatchSize = 100 })
+			var apiErr *talon.APIError
+			require.ErrorAs(t, res.err, &apiErr)
+			assert.Equal(t, status, apiErr.Status)
+			assert.LessOrEqual(t, res.stats.Requests.Load(), int64(4), "at most one request per lane")
+			assert.Zero(t, res.stats.Retries.Load())
+		})
+	}
+}
+
+func TestRetryAfterIsTheFloor(t *testing.T) {
+	p := RetryPolicy{Base: time.Millisecond, Max: time.Minute}.withDefaults()
+	for attempt := 1; attempt < 5; attempt++ {
+		d := p.Backoff(attempt, 2*time.Second)
+		assert.GreaterOrEqual(t, d, 2*time.Second)
+	}
+	d := p.Backoff(30, 0)
+	assert.LessOrEqual(t, d, time.Minute, "capped")
+	d = p.Backoff(3, 0)
+	assert.True(t, d >= 2*time.Millisecond && d <= 4*time.Millisecond, "equal jitter around base*2^(n-1): %v", d)
+}
+
+// Test429PausesEveryLane checks that a 429 on one lane holds back the others.
+func Test429PausesEveryLane(t *testing.T) {
+	var first atomic.Bool
+	var mu sync.Mutex
+	var times []time.Time
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		times = append(times, time.Now())
+		mu.Unlock()
+		if first.CompareAndSwap(false, true) {
+			w.Header().Set("Retry-After", "1")
+			w.WriteHeader(429)
+			return
+		}
+		w.WriteHeader(204)
+	})
+	start := time.Now()
+	res := runAgainst(t, h, profileRows(4000), func(c *Config) {
+		c.Lanes = 4
+		c.BatchSize = 100
+		c.Retry.Max = 5 * time.Second
+	})
+	require.NoError(t, res.err)
+	mu.Lock()
+	defer mu.Unlock()
+	late := 0
+	for _, tm := range times {
+		if tm.Sub(start) >= 900*time.Millisecond {
+			late++
+		}
+	}
+	// Every request after the first few waits for the Retry-After second.
+	assert.GreaterOrEqual(t, late, len(times)-5, "the 429 slowed the whole run")
+}
