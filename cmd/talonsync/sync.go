@@ -202,7 +202,8 @@ func silentOf(o *syncOptions) *bool {
 	return &s
 }
 
-// retriesFlag maps --max-retries to the policy, where 0 means the default.
+// retriesFlag maps --max-retries to the policy: the flag's 0 means no
+// retries, while the policy's zero value means its default.
 func retriesFlag(n int) int {
 	if n == 0 {
 		return -1
