@@ -1,0 +1,83 @@
+package readers
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"testing"
+)
+
+// benchInput builds n rows of about 150 bytes.
+func benchInput(n int, jsonl bool) []byte {
+	var b bytes.Buffer
+	if !jsonl {
+		b.WriteString("integrationId,Name,Age:number,VIP:boolean,Signup:time,Tags:list\n")
+	}
+	for i := range n {
+		if jsonl {
+			fmt.Fprintf(&b, `{"integrationId":"customer-%08d","attributes":{"Name":"Customer Number %d","Age":%d,"VIP":%t,"Signup":"2024-01-%02dT10:00:00Z","Tags":["a","b"]}}`+"\n",
+				i, i, 20+i%50, i%2 == 0, 1+i%28)
+		} else {
+			fmt.Fprintf(&b, "customer-%08d,Customer Number %d,%d,%t,2024-01-%02d,gold|silver\n", i, i, 20+i%50, i%2 == 0, 1+i%28)
+		}
+	}
+	return b.Bytes()
+}
+
+func benchRead(b *testing.B, data []byte, opts Options) {
+	b.ReportAllocs()
+	b.SetBytes(int64(len(data)))
+	rows := 0
+	for b.Loop() {
+		in, err := Open("-", bytes.NewReader(data))
+		if err != nil {
+			b.Fatal(err)
+		}
+		r, err := NewReader(in, opts)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for {
+			row, err := r.Next()
+			if err == io.EOF {
+				break
+			}
+			if err != nil || row.Err != nil {
+				b.Fatal(err, row.Err)
+			}
+			rows++
+		}
+	}
+	b.ReportMetric(float64(rows)/b.Elapsed().Seconds(), "rows/s")
+}
+
+func BenchmarkJSONLProfiles(b *testing.B) {
+	benchRead(b, benchInput(10000, true), Options{Entity: EntityProfiles, Format: FormatJSONL})
+}
+
+func BenchmarkCSVProfilesTyped(b *testing.B) {
+	benchRead(b, benchInput(10000, false), Options{Entity: EntityProfiles, Format: FormatCSV})
+}
+
+func BenchmarkAppendValue(b *testing.B) {
+	cases := []struct {
+		typ AttrType
+		s   string
+	}{
+		{AttrString, "Customer Number 12345"},
+		{AttrNumber, "42.5"},
+		{AttrBoolean, "yes"},
+		{AttrTime, "2024-01-31"},
+		{AttrTime, "2024-01-31T10:11:12+02:00"},
+		{AttrList, "gold|silver|bronze"},
+	}
+	for _, tc := range cases {
+		b.Run(tc.typ.String(), func(b *testing.B) {
+			b.ReportAllocs()
+			buf := make([]byte, 0, 128)
+			for b.Loop() {
+				buf, _ = AppendValue(buf[:0], tc.typ, tc.s)
+			}
+		})
+	}
+}

@@ -1,0 +1,360 @@
+package readers
+
+import (
+	"math"
+	"strconv"
+	"strings"
+
+	"github.com/talonsync/talonsync/internal/talon"
+)
+
+// tri is an optional boolean.
+type tri int8
+
+const (
+	unset tri = iota
+	no
+	yes
+)
+
+// catalogFields is a catalog action before encoding; the byte slices hold
+// encoded JSON and are nil when absent.
+type catalogFields struct {
+	typ     talon.ActionType
+	sku     string
+	skuJSON []byte // the sku as a JSON string
+	price   []byte // a JSON number
+	product []byte // a JSON object {"name": ...}
+	attrs   []byte // a JSON object, non-empty
+	filters []byte // a JSON array, non-empty
+	replace tri
+	create  tri
+}
+
+// encodeCatalog checks f against the rules of its action type and encodes
+// it as a CatalogAction.
+func (r *Reader) encodeCatalog(f *catalogFields, line int64) (talon.Item, error) {
+	switch f.typ {
+	case talon.ActionAdd, talon.ActionPatch, talon.ActionRemove:
+		if f.sku == "" {
+			return talon.Item{}, &RowError{Line: line, Column: "sku", Err: withDetail(ErrMissingKey, "no sku")}
+		}
+	case talon.ActionPatchMany, talon.ActionRemoveMany:
+		if f.filters == nil && !r.opts.AllowBulk {
+			return talon.Item{}, &RowError{Line: line, Column: "filters", Err: withDetail(ErrBulkRefused,
+				string(f.typ)+" without filters touches every catalog item; allow it explicitly")}
+		}
+	}
+	n := 48 + len(f.skuJSON) + len(f.price) + len(f.product) + len(f.attrs) + len(f.filters) + 64
+	b := make([]byte, 0, n)
+	b = append(b, `{"type":"`...)
+	b = append(b, f.typ...)
+	b = append(b, `","payload":{`...)
+	field := func(name string, v []byte) {
+		if v == nil {
+			return
+		}
+		if b[len(b)-1] != '{' {
+			b = append(b, ',')
+		}
+		b = append(b, '"')
+		b = append(b, name...)
+		b = append(b, `":`...)
+		b = append(b, v...)
+	}
+	boolean := func(v bool) []byte {
+		if v {
+			return []byte("true")
+		}
+		return []byte("false")
+	}
+	key := f.sku
+	switch f.typ {
+	case talon.ActionAdd:
+		field("sku", f.skuJSON)
+		field("price", f.price)
+		field("product", f.product)
+		field("attributes", f.attrs)
+		// ADD replaces by default so that loading a file twice is idempotent.
+		field("replaceIfExists", boolean(f.replace != no))
+	case talon.ActionPatch:
+		field("sku", f.skuJSON)
+		field("price", f.price)
+		field("product", f.product)
+		field("attributes", f.attrs)
+		if f.create != unset {
+			field("createIfNotExists", boolean(f.create == yes))
+		}
+	case talon.ActionRemove:
+		field("sku", f.skuJSON)
+	case talon.ActionPatchMany:
+		field("filters", f.filters)
+		field("price", f.price)
+		field("attributes", f.attrs)
+		key = ""
+	case talon.ActionRemoveMany:
+		field("filters", f.filters)
+		key = ""
+	}
+	b = append(b, "}}"...)
+	return talon.Item{Key: key, Type: f.typ, JSON: b}, nil
+}
+
+// parseCatalogAction parses an action name, case-insensitively. CSV allows
+// only the actions on one SKU.
+func parseCatalogAction(s string, many bool) (talon.ActionType, bool) {
+	for _, t := range []talon.ActionType{talon.ActionAdd, talon.ActionPatch, talon.ActionRemove,
+		talon.ActionPatchMany, talon.ActionRemoveMany} {
+		if strings.EqualFold(s, string(t)) {
+			if !many && (t == talon.ActionPatchMany || t == talon.ActionRemoveMany) {
+				return "", false
+			}
+			return t, true
+		}
+	}
+	return "", false
+}
+
+// catalogCSV maps a CSV record to a catalog action.
+func (r *Reader) catalogCSV(rec []string, line int64) (talon.Item, error) {
+	p := &r.plan
+	f := catalogFields{typ: talon.ActionAdd, sku: rec[p.key]}
+	if p.action >= 0 {
+		if s := trimBlank(rec[p.action]); s != "" {
+			t, ok := parseCatalogAction(s, false)
+			if !ok {
+				return talon.Item{}, r.rowErr(line, p.action, withDetail(ErrUnknownAction,
+					strconv.Quote(s)+" (want ADD, PATCH or REMOVE)"))
+			}
+			f.typ = t
+		}
+	}
+	if f.sku == "" {
+		return talon.Item{}, r.rowErr(line, p.key, withDetail(ErrMissingKey, "empty sku"))
+	}
+	s := r.scratch[:0]
+	s, _ = appendJSONString(s, f.sku) // checked by checkCell
+	f.skuJSON = s
+	if f.typ != talon.ActionRemove {
+		if p.price >= 0 && rec[p.price] != "" {
+			n := len(s)
+			var err error
+			if s, err = AppendValue(s, AttrNumber, rec[p.price]); err != nil {
+				return talon.Item{}, r.rowErr(line, p.price, err)
+			}
+			f.price = s[n:]
+		}
+		if p.product >= 0 && rec[p.product] != "" {
+			n := len(s)
+			s = append(s, `{"name":`...)
+			s, _ = appendJSONString(s, rec[p.product])
+			s = append(s, '}')
+			f.product = s[n:]
+		}
+		for _, col := range []struct {
+			i int
+			t *tri
+		}{{p.replace, &f.replace}, {p.create, &f.create}} {
+			if col.i < 0 || trimBlank(rec[col.i]) == "" {
+				continue
+			}
+			v, ok := parseBool(rec[col.i])
+			if !ok {
+				return talon.Item{}, r.rowErr(line, col.i, badValue(rec[col.i], "is not a boolean"))
+			}
+			*col.t = no
+			if v {
+				*col.t = yes
+			}
+		}
+		var err error
+		n := len(s)
+		if s, err = r.appendAttrs(s, rec, line); err != nil {
+			return talon.Item{}, err
+		}
+		if len(s) > n {
+			f.attrs = s[n:]
+		}
+	}
+	r.scratch = s
+	return r.encodeCatalog(&f, line)
+}
+
+// appendAttrs appends the attributes object of a record, or nothing when
+// every attribute cell is empty.
+func (r *Reader) appendAttrs(dst []byte, rec []string, line int64) ([]byte, error) {
+	orig := len(dst)
+	for _, i := range r.plan.attrs {
+		cell := rec[i]
+		if cell == "" {
+			continue // an empty cell leaves the attribute as it is
+		}
+		col := &r.plan.cols[i]
+		if len(dst) == orig {
+			dst = append(dst, '{')
+		} else {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, col.key...)
+		var err error
+		if dst, err = AppendValue(dst, col.typ, cell); err != nil {
+			return dst[:orig], r.rowErr(line, i, err)
+		}
+	}
+	if len(dst) > orig {
+		dst = append(dst, '}')
+	}
+	return dst, nil
+}
+
+// catalogJSONL maps a JSONL line to a catalog action: either flat fields
+// with an optional "action", or a raw CatalogAction {"type","payload"}.
+func (r *Reader) catalogJSONL(b []byte, line int64) (talon.Item, error) {
+	f := catalogFields{}
+	var action, typ []byte
+	raw, flat := false, false
+	it := objectIter{b: b}
+	if !it.begin() {
+		return talon.Item{}, &RowError{Line: line, Err: it.err}
+	}
+	for it.nextKey() {
+		name := it.name()
+		switch string(name) {
+		case "type":
+			raw = true
+			if !it.value() {
+				break
+			}
+			typ = it.val
+		case "payload":
+			raw = true
+			if !isObjectStart(b, it.i) {
+				if it.value() && isNull(it.val) {
+					continue
+				}
+				return talon.Item{}, &RowError{Line: line, Column: "payload", Err: badValue(string(it.val), "is not an object")}
+			}
+			pit := objectIter{b: b, i: it.i, depth: 2}
+			pit.begin()
+			for pit.nextKey() {
+				if err := catalogMember(&pit, &f, line); err != nil {
+					return talon.Item{}, err
+				}
+			}
+			if pit.err != nil {
+				return talon.Item{}, &RowError{Line: line, Err: pit.err}
+			}
+			it.i = pit.i
+		case "action":
+			flat = true
+			if it.value() {
+				action = it.val
+			}
+		default:
+			flat = true
+			if err := catalogMember(&it, &f, line); err != nil {
+				return talon.Item{}, err
+			}
+		}
+	}
+	if it.err != nil || !it.end() {
+		return talon.Item{}, &RowError{Line: line, Err: it.err}
+	}
+	if raw && flat {
+		return talon.Item{}, &RowError{Line: line, Err: withDetail(ErrUnknownField,
+			`a raw action {"type","payload"} has no other fields`)}
+	}
+	f.typ = talon.ActionAdd
+	col, v := "action", action
+	if raw {
+		col, v = "type", typ
+	}
+	if v != nil && !isNull(v) {
+		s, ok := stringValue(v)
+		if !ok {
+			return talon.Item{}, &RowError{Line: line, Column: col, Err: badValue(string(v), "is not a string")}
+		}
+		if f.typ, ok = parseCatalogAction(s, true); !ok {
+			return talon.Item{}, &RowError{Line: line, Column: col, Err: withDetail(ErrUnknownAction, strconv.Quote(s))}
+		}
+	} else if raw {
+		return talon.Item{}, &RowError{Line: line, Column: "type", Err: withDetail(ErrUnknownAction, "no type")}
+	}
+	return r.encodeCatalog(&f, line)
+}
+
+func isObjectStart(b []byte, i int) bool { return i < len(b) && b[i] == '{' }
+
+// catalogMember reads one payload member into f; the iterator is at its
+// value.
+func catalogMember(it *objectIter, f *catalogFields, line int64) error {
+	name := string(it.name())
+	if name == "attributes" {
+		end, err := scanAttributes(it.b, it.i, it.depth+1)
+		if err != nil {
+			return &RowError{Line: line, Column: name, Err: err}
+		}
+		if v := it.b[it.i:end]; !isNull(v) && !isEmptyContainer(v) {
+			f.attrs = v
+		}
+		it.i = end
+		return nil
+	}
+	if !it.value() {
+		return &RowError{Line: line, Err: it.err}
+	}
+	v := it.val
+	if isNull(v) {
+		switch name {
+		case "sku", "price", "product", "replaceIfExists", "createIfNotExists", "filters":
+			return nil
+		}
+	}
+	bad := func(want string) error {
+		return &RowError{Line: line, Column: name, Err: badValue(string(v), want)}
+	}
+	switch name {
+	case "sku":
+		s, ok := stringValue(v)
+		if !ok {
+			return bad("is not a string")
+		}
+		f.sku, f.skuJSON = s, v
+	case "price":
+		if v[0] != '-' && !isDigit(v[0]) {
+			return bad("is not a number")
+		}
+		if x, err := strconv.ParseFloat(string(v), 64); err != nil || math.IsInf(x, 0) {
+			return bad("is not a finite number")
+		}
+		f.price = v
+	case "product":
+		if v[0] != '{' {
+			return bad("is not an object")
+		}
+		f.product = v
+	case "replaceIfExists", "createIfNotExists":
+		t := &f.replace
+		if name == "createIfNotExists" {
+			t = &f.create
+		}
+		switch string(v) {
+		case "true":
+			*t = yes
+		case "false":
+			*t = no
+		default:
+			return bad("is not a boolean")
+		}
+	case "filters":
+		if v[0] != '[' {
+			return bad("is not an array")
+		}
+		if !isEmptyContainer(v) {
+			f.filters = v
+		}
+	default:
+		return &RowError{Line: line, Column: name, Err: ErrUnknownField}
+	}
+	return nil
+}

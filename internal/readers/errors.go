@@ -1,0 +1,132 @@
+package readers
+
+import (
+	"errors"
+	"strconv"
+)
+
+// Sentinel errors. Callers match them with errors.Is on a *RowError,
+// *HeaderError or *ParseError.
+var (
+	// ErrNoHeader: a CSV input holds no header row (it is empty or blank).
+	ErrNoHeader = errors.New("no header row")
+	// ErrMissingKey: a row lacks its entity key (sku, integrationId,
+	// profileIntegrationId, audienceId), or a header lacks its key column.
+	ErrMissingKey = errors.New("missing key")
+	// ErrBadValue: a value does not convert to its column's or field's type.
+	ErrBadValue = errors.New("bad value")
+	// ErrBadJSON: a JSONL line is not a valid JSON object.
+	ErrBadJSON = errors.New("invalid JSON")
+	// ErrRowTooLong: a row is longer than Options.MaxRowBytes.
+	ErrRowTooLong = errors.New("row too long")
+	// ErrFieldCount: a CSV record has a different number of fields than the header.
+	ErrFieldCount = errors.New("wrong number of fields")
+	// ErrBulkRefused: a PATCH_MANY or REMOVE_MANY action has no filters and
+	// Options.AllowBulk is false.
+	ErrBulkRefused = errors.New("bulk action without filters refused")
+	// ErrUnknownAction: a catalog or audience action is not one talonsync knows.
+	ErrUnknownAction = errors.New("unknown action")
+	// ErrUnknownField: a JSONL object has a field the entity does not define.
+	ErrUnknownField = errors.New("unknown field")
+	// ErrDuplicateColumn: two CSV header columns name the same field.
+	ErrDuplicateColumn = errors.New("duplicate column")
+	// ErrBadColumn: a CSV header column is empty, is not a valid attribute
+	// name, has an unknown type suffix, or is not allowed for the entity.
+	ErrBadColumn = errors.New("bad column")
+)
+
+// RowError is why one row was rejected. Reading goes on at the next row.
+type RowError struct {
+	// Line is the 1-based line where the row starts.
+	Line int64
+	// Column is the CSV column (header name as read) or JSON field at fault;
+	// empty when the fault is not in one column.
+	Column string
+	// Err is the cause; it wraps one of the sentinels.
+	Err error
+}
+
+// Error formats the error as `line 12: column "Age": value "abc" is not a number`.
+func (e *RowError) Error() string {
+	b := make([]byte, 0, 64)
+	b = append(b, "line "...)
+	b = strconv.AppendInt(b, e.Line, 10)
+	b = append(b, ": "...)
+	if e.Column != "" {
+		b = append(b, "column "...)
+		b = strconv.AppendQuote(b, e.Column)
+		b = append(b, ": "...)
+	}
+	b = append(b, e.Err.Error()...)
+	return string(b)
+}
+
+// Unwrap returns Err.
+func (e *RowError) Unwrap() error { return e.Err }
+
+// ParseError is a fatal input error: an I/O error, a truncated gzip stream,
+// or a CSV record longer than Options.MaxRowBytes. The Reader returns it from
+// every later call to Next.
+type ParseError struct {
+	// Line is the 1-based line at which reading failed.
+	Line int64
+	// Err is the cause.
+	Err error
+}
+
+// Error formats the error as "line 12: cause".
+func (e *ParseError) Error() string {
+	return "line " + strconv.FormatInt(e.Line, 10) + ": " + e.Err.Error()
+}
+
+// Unwrap returns Err.
+func (e *ParseError) Unwrap() error { return e.Err }
+
+// HeaderError is a problem with a CSV header, returned by NewReader.
+type HeaderError struct {
+	// Column is the header cell at fault as read; empty when the fault is
+	// not in one column (no header, missing key column).
+	Column string
+	// Err is the cause; it wraps one of the sentinels.
+	Err error
+}
+
+// Error formats the error as `header: column "X": cause`.
+func (e *HeaderError) Error() string {
+	if e.Column == "" {
+		return "header: " + e.Err.Error()
+	}
+	return "header: column " + strconv.Quote(e.Column) + ": " + e.Err.Error()
+}
+
+// Unwrap returns Err.
+func (e *HeaderError) Unwrap() error { return e.Err }
+
+// valueError is a value that does not convert. It matches ErrBadValue.
+type valueError struct {
+	value string
+	want  string // "is not a number", "is not valid UTF-8", ...
+}
+
+func (e *valueError) Error() string {
+	v := e.value
+	if len(v) > 64 {
+		v = v[:64] + "..."
+	}
+	return "value " + strconv.Quote(v) + " " + e.want
+}
+
+func (e *valueError) Unwrap() error { return ErrBadValue }
+
+func badValue(v, want string) error { return &valueError{value: v, want: want} }
+
+// detailError adds a detail to a sentinel: "sentinel: detail".
+type detailError struct {
+	err    error
+	detail string
+}
+
+func (e *detailError) Error() string { return e.err.Error() + ": " + e.detail }
+func (e *detailError) Unwrap() error { return e.err }
+
+func withDetail(err error, detail string) error { return &detailError{err: err, detail: detail} }

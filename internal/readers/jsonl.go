@@ -1,0 +1,126 @@
+package readers
+
+import (
+	"bufio"
+	"encoding/json"
+	"io"
+	"strconv"
+	"unicode/utf8"
+)
+
+// recordPrefix is how much of an over-long line its reject record keeps.
+const recordPrefix = 256
+
+// nextJSONL reads and maps the next non-blank line.
+func (r *Reader) nextJSONL() (Row, error) {
+	for {
+		resume := r.pos
+		line, n, tooLong, err := r.readLine()
+		if n == 0 && err == io.EOF {
+			return Row{}, io.EOF
+		}
+		if err != nil && err != io.EOF {
+			return Row{}, &ParseError{Line: r.pos.Line, Err: err}
+		}
+		r.pos.Offset += n
+		r.pos.Line++
+		row := Row{Line: resume.Line, Resume: resume}
+		if tooLong {
+			row.Err = &RowError{Line: row.Line, Err: withDetail(ErrRowTooLong,
+				"line longer than "+strconv.Itoa(r.opts.MaxRowBytes)+" bytes")}
+			rec := appendJSONStringLossy(nil, string(line)+"...")
+			row.Record = rec
+			return row, nil
+		}
+		if skipSpace(line, 0) == len(line) {
+			continue // blank lines carry no row
+		}
+		switch r.opts.Entity {
+		case EntityCatalog:
+			row.Item, err = r.catalogJSONL(line, row.Line)
+		case EntityProfiles:
+			row.Item, err = r.profileJSONL(line, row.Line)
+		default:
+			row.Item, err = r.audienceJSONL(line, row.Line)
+		}
+		if err != nil {
+			row.Err = err
+			row.Record = jsonlRecord(line)
+		}
+		return row, nil
+	}
+}
+
+// readLine reads one line and returns it without its "\n" or "\r\n", with
+// the number of bytes it took from the stream. A line longer than
+// MaxRowBytes is consumed without being kept: tooLong is set and line holds
+// its first bytes. The error is io.EOF only with the last line, or alone.
+func (r *Reader) readLine() (line []byte, n int64, tooLong bool, err error) {
+	max := r.opts.MaxRowBytes
+	line, err = r.br.ReadSlice('\n')
+	n = int64(len(line))
+	if err == bufio.ErrBufferFull {
+		r.lineBuf = append(r.lineBuf[:0], line...)
+		for err == bufio.ErrBufferFull {
+			line, err = r.br.ReadSlice('\n')
+			n += int64(len(line))
+			if tooLong {
+				continue
+			}
+			// +2: the limit is on the line without its line end.
+			if len(r.lineBuf)+len(line) > max+2 {
+				tooLong = true
+				r.lineBuf = r.lineBuf[:min(len(r.lineBuf), recordPrefix)]
+				continue
+			}
+			r.lineBuf = append(r.lineBuf, line...)
+		}
+		line = r.lineBuf
+	}
+	if len(line) > 0 && line[len(line)-1] == '\n' {
+		line = line[:len(line)-1]
+		if len(line) > 0 && line[len(line)-1] == '\r' {
+			line = line[:len(line)-1]
+		}
+	}
+	if !tooLong && len(line) > max {
+		tooLong = true
+	}
+	if tooLong {
+		line = line[:min(len(line), recordPrefix)]
+	}
+	return line, n, tooLong, err
+}
+
+// jsonlRecord is the reject record of a line: the line itself when it is
+// valid JSON, else a JSON string of it.
+func jsonlRecord(line []byte) []byte {
+	if json.Valid(line) && utf8.Valid(line) {
+		return append([]byte(nil), line...)
+	}
+	return appendJSONStringLossy(nil, string(line))
+}
+
+// scanAttributes validates an attributes value at b[i]: null, or an object
+// whose keys are valid attribute names. It returns the index just past it.
+func scanAttributes(b []byte, i, depth int) (int, error) {
+	if len(b)-i >= 4 && isNull(b[i:i+4]) {
+		return i + 4, nil
+	}
+	it := objectIter{b: b, i: i, depth: depth}
+	if !it.begin() {
+		return i, badValue(string(b[i:min(len(b), i+32)]), "is not an object")
+	}
+	for it.nextKey() {
+		if name := it.name(); !validName(name) {
+			return i, badValue(string(name), "is not a valid attribute name (want ^[A-Za-z]\\w*$)")
+		}
+		if !it.value() {
+			break
+		}
+	}
+	if it.err != nil {
+		return i, it.err
+	}
+	return it.i, nil
+}

@@ -1,0 +1,97 @@
+package readers
+
+import (
+	"strconv"
+	"unicode/utf8"
+
+	"github.com/talonsync/talonsync/internal/talon"
+)
+
+// maxIntegrationID is the API's limit on an integrationId, in characters.
+const maxIntegrationID = 1000
+
+// checkIntegrationID checks a profile's integrationId.
+func checkIntegrationID(id string, line int64, col string) error {
+	if id == "" {
+		return &RowError{Line: line, Column: col, Err: withDetail(ErrMissingKey, "empty "+col)}
+	}
+	if len(id) > maxIntegrationID && utf8.RuneCountInString(id) > maxIntegrationID {
+		return &RowError{Line: line, Column: col, Err: badValue(id, "is longer than "+strconv.Itoa(maxIntegrationID)+" characters")}
+	}
+	return nil
+}
+
+// profileCSV maps a CSV record to a customer profile.
+func (r *Reader) profileCSV(rec []string, line int64) (talon.Item, error) {
+	id := rec[r.plan.key]
+	if err := checkIntegrationID(id, line, r.header[r.plan.key]); err != nil {
+		return talon.Item{}, err
+	}
+	attrs, err := r.appendAttrs(r.scratch[:0], rec, line)
+	if err != nil {
+		return talon.Item{}, err
+	}
+	r.scratch = attrs
+	b := make([]byte, 0, len(`{"integrationId":,"attributes":}`)+len(id)+8+len(attrs))
+	b = append(b, `{"integrationId":`...)
+	b, _ = appendJSONString(b, id) // checked by checkCell
+	if len(attrs) > 0 {
+		b = append(b, `,"attributes":`...)
+		b = append(b, attrs...)
+	}
+	b = append(b, '}')
+	return talon.Item{Key: id, JSON: b}, nil
+}
+
+// profileJSONL maps a JSONL line {"integrationId","attributes"} to a
+// customer profile.
+func (r *Reader) profileJSONL(b []byte, line int64) (talon.Item, error) {
+	var idJSON, attrs []byte
+	it := objectIter{b: b}
+	if !it.begin() {
+		return talon.Item{}, &RowError{Line: line, Err: it.err}
+	}
+	for it.nextKey() {
+		switch name := it.name(); string(name) {
+		case "integrationId":
+			if !it.value() {
+				break
+			}
+			idJSON = it.val
+		case "attributes":
+			end, err := scanAttributes(b, it.i, 2)
+			if err != nil {
+				return talon.Item{}, &RowError{Line: line, Column: "attributes", Err: err}
+			}
+			attrs = b[it.i:end]
+			it.i = end
+		default:
+			return talon.Item{}, &RowError{Line: line, Column: string(name), Err: ErrUnknownField}
+		}
+	}
+	if it.err != nil || !it.end() {
+		return talon.Item{}, &RowError{Line: line, Err: it.err}
+	}
+	if idJSON == nil || isNull(idJSON) {
+		return talon.Item{}, &RowError{Line: line, Column: "integrationId", Err: withDetail(ErrMissingKey, "no integrationId")}
+	}
+	id, ok := stringValue(idJSON)
+	if !ok {
+		return talon.Item{}, &RowError{Line: line, Column: "integrationId", Err: badValue(string(idJSON), "is not a string")}
+	}
+	if err := checkIntegrationID(id, line, "integrationId"); err != nil {
+		return talon.Item{}, err
+	}
+	if isNull(attrs) || isEmptyContainer(attrs) {
+		attrs = nil
+	}
+	out := make([]byte, 0, len(`{"integrationId":,"attributes":}`)+len(idJSON)+len(attrs))
+	out = append(out, `{"integrationId":`...)
+	out = append(out, idJSON...)
+	if attrs != nil {
+		out = append(out, `,"attributes":`...)
+		out = append(out, attrs...)
+	}
+	out = append(out, '}')
+	return talon.Item{Key: id, JSON: out}, nil
+}
