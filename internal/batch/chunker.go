@@ -1,6 +1,8 @@
 package batch
 
 import (
+	"sync"
+
 	"github.com/talonsync/talonsync/internal/readers"
 	"github.com/talonsync/talonsync/internal/talon"
 )
@@ -9,13 +11,19 @@ import (
 // that obey the API's limits: at most Size items, one catalog action type per
 // batch, and no key twice in one batch.
 //
-// A repeated key does not cut a batch short. Each lane keeps up to MaxOpen
-// open batches in order; a row goes into the first open batch that comes after
-// the batch holding the previous row of its key, has room, and holds the same
-// action type. The oldest open batch is emitted when it is full, when the input
-// ends, or when a row fits nowhere and no further batch may be opened. Because
-// a lane emits its batches in order and sends them one after another, the rows
-// of one key reach the API in file order and never in two requests at once.
+// A repeated key does not cut a batch short. Each lane keeps open batches in
+// order; a row goes into the first open batch that comes after the batch
+// holding the previous row of its key, has room, and holds the same action
+// type. A full batch is emitted when it is the oldest, or when none of its
+// keys has an earlier row in an older open batch (so a slowly filling PATCH
+// batch does not hold back full ADD batches). The oldest batch is also
+// emitted, short, when a row fits nowhere and no further batch may be opened,
+// and every batch when the input ends. Because a lane sends its batches one
+// after another in the order they were emitted, the rows of one key reach the
+// API in file order and never in two requests at once.
+//
+// Keys are tracked by a 64-bit hash. A collision can only make a row wait for
+// a later batch than it needs; it never puts one key twice in a batch.
 //
 // Rows with an empty key (PATCH_MANY, REMOVE_MANY) touch the whole catalog:
 // every lane is flushed first and they are emitted as a barrier batch.
@@ -34,9 +42,9 @@ type lane struct {
 	open   []*openBatch
 	held   int // rows in open batches
 	serial int64
-	// last maps a key to the serial of the open batch holding its latest row.
-	// Entries that point below open[0] are stale and mean "already emitted".
-	last map[string]int64
+	// last maps a key's hash to the serial of the open batch holding its
+	// latest row. Entries are removed when that batch is emitted.
+	last map[uint64]int64
 	free []*openBatch
 }
 
@@ -44,6 +52,10 @@ type openBatch struct {
 	serial int64
 	typ    talon.ActionType
 	rows   []readers.Row
+	hashes []uint64
+	// dependent is set when a row joined whose key had an earlier row in an
+	// older open batch: then the batch must not overtake the older ones.
+	dependent bool
 }
 
 // NewChunker returns a Chunker over lanes lanes with batches of at most size
@@ -68,19 +80,24 @@ func NewChunker(lanes, size, maxOpen, maxHeld int, emit func(b *Batch) error) *C
 	maxHeld = max(maxHeld, size)
 	c := &Chunker{size: size, maxOpen: maxOpen, maxHeld: maxHeld, lanes: make([]lane, lanes), emit: emit}
 	for i := range c.lanes {
-		c.lanes[i].last = make(map[string]int64)
+		c.lanes[i].last = make(map[uint64]int64)
 	}
 	return c
 }
 
-// LaneOf returns the lane a key is routed to among n lanes (FNV-1a).
+// LaneOf returns the lane a key is routed to among n lanes.
 func LaneOf(key string, n int) int {
-	h := uint32(2166136261)
+	return int(hashKey(key) % uint64(n))
+}
+
+// hashKey is 64-bit FNV-1a.
+func hashKey(key string) uint64 {
+	h := uint64(14695981039346656037)
 	for i := 0; i < len(key); i++ {
-		h ^= uint32(key[i])
-		h *= 16777619
+		h ^= uint64(key[i])
+		h *= 1099511628211
 	}
-	return int(h % uint32(n))
+	return h
 }
 
 // Add places one accepted row.
@@ -93,40 +110,44 @@ func (c *Chunker) Add(r readers.Row) error {
 			return err
 		}
 	}
-	li := LaneOf(r.Item.Key, len(c.lanes))
+	h := hashKey(r.Item.Key)
+	li := int(h % uint64(len(c.lanes)))
 	l := &c.lanes[li]
 	for {
-		if b := c.place(l, r); b != nil {
-			b.rows = append(b.rows, r)
-			l.held++
-			l.last[r.Item.Key] = b.serial
-			return c.emitFull(li)
-		}
-		if len(l.open) < c.maxOpen && l.held < c.maxHeld {
-			b := l.newBatch(r.Item.Type, c.size)
-			b.rows = append(b.rows, r)
-			l.held++
+		after, seen := l.last[h]
+		b := c.place(l, r.Item.Type, after, seen)
+		if b == nil && len(l.open) < c.maxOpen && l.held < c.maxHeld {
+			b = l.newBatch(r.Item.Type, c.size)
 			l.open = append(l.open, b)
-			l.last[r.Item.Key] = b.serial
+		}
+		if b != nil {
+			b.rows = append(b.rows, r)
+			b.hashes = append(b.hashes, h)
+			b.dependent = b.dependent || seen
+			l.held++
+			l.last[h] = b.serial
+			if len(b.rows) < c.size {
+				return nil
+			}
 			return c.emitFull(li)
 		}
 		// Nowhere to go: the oldest batch leaves short so the row can wait in
 		// a new one. This only happens when one key repeats many times within
 		// about one batch's worth of its lane's rows.
-		if err := c.emitOldest(li); err != nil {
+		if err := c.emitAt(li, 0); err != nil {
 			return err
 		}
 	}
 }
 
-// place returns the first open batch the row may join, or nil.
-func (c *Chunker) place(l *lane, r readers.Row) *openBatch {
-	after, seen := l.last[r.Item.Key]
+// place returns the first open batch a row of type typ may join, given the
+// serial of the batch holding its key's previous row (if seen), or nil.
+func (c *Chunker) place(l *lane, typ talon.ActionType, after int64, seen bool) *openBatch {
 	for _, b := range l.open {
 		if seen && b.serial <= after {
 			continue
 		}
-		if len(b.rows) < c.size && b.typ == r.Item.Type {
+		if len(b.rows) < c.size && b.typ == typ {
 			return b
 		}
 	}
@@ -141,35 +162,43 @@ func (l *lane) newBatch(typ talon.ActionType, size int) *openBatch {
 	} else {
 		b = &openBatch{}
 	}
-	b.serial, b.typ = l.serial, typ
+	b.serial, b.typ, b.dependent = l.serial, typ, false
 	if b.rows == nil {
-		b.rows = make([]readers.Row, 0, size)
+		b.rows = getRows(size)
 	}
+	b.hashes = b.hashes[:0]
 	return b
 }
 
-// emitFull emits the lane's leading batches while they are full.
+// emitFull emits the lane's full batches that may go now: the oldest, and
+// any whose keys have no rows in older open batches.
 func (c *Chunker) emitFull(li int) error {
 	l := &c.lanes[li]
-	for len(l.open) > 0 && len(l.open[0].rows) >= c.size {
-		if err := c.emitOldest(li); err != nil {
-			return err
+	for i := 0; i < len(l.open); {
+		b := l.open[i]
+		if len(b.rows) >= c.size && (i == 0 || !b.dependent) {
+			if err := c.emitAt(li, i); err != nil {
+				return err
+			}
+			i = 0 // the next batch may have become the oldest
+			continue
 		}
+		i++
 	}
 	return nil
 }
 
-func (c *Chunker) emitOldest(li int) error {
+// emitAt removes the lane's i-th open batch and emits it.
+func (c *Chunker) emitAt(li, i int) error {
 	l := &c.lanes[li]
-	b := l.open[0]
-	copy(l.open, l.open[1:])
+	b := l.open[i]
+	copy(l.open[i:], l.open[i+1:])
 	l.open[len(l.open)-1] = nil
 	l.open = l.open[:len(l.open)-1]
 	l.held -= len(b.rows)
-	for i := range b.rows {
-		k := b.rows[i].Item.Key
-		if l.last[k] == b.serial {
-			delete(l.last, k)
+	for _, h := range b.hashes {
+		if l.last[h] == b.serial {
+			delete(l.last, h)
 		}
 	}
 	out := &Batch{Lane: li, Type: b.typ, Rows: b.rows}
@@ -206,7 +235,7 @@ func (c *Chunker) flushBulk() error {
 func (c *Chunker) flushLanes() error {
 	for li := range c.lanes {
 		for len(c.lanes[li].open) > 0 {
-			if err := c.emitOldest(li); err != nil {
+			if err := c.emitAt(li, 0); err != nil {
 				return err
 			}
 		}
@@ -220,4 +249,25 @@ func (c *Chunker) Flush() error {
 		return c.flushBulk()
 	}
 	return c.flushLanes()
+}
+
+// rowSlices recycles the row slices of sent batches: a batch's rows are
+// about 150 KB, and allocating them anew for every batch costs GC time.
+var rowSlices sync.Pool
+
+func getRows(size int) []readers.Row {
+	if v, ok := rowSlices.Get().(*[]readers.Row); ok && cap(*v) >= size {
+		return (*v)[:0]
+	}
+	return make([]readers.Row, 0, size)
+}
+
+// Recycle hands the rows of a finished batch back for reuse. The caller must
+// not touch b.Rows afterwards.
+func Recycle(b *Batch) {
+	rows := b.Rows
+	b.Rows = nil
+	clear(rows)
+	rows = rows[:0]
+	rowSlices.Put(&rows)
 }

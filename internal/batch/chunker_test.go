@@ -229,3 +229,35 @@ func BenchmarkChunker(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N*len(rows))/b.Elapsed().Seconds(), "rows/s")
 }
+
+// TestChunkerMixedTypesStayFull: a slowly filling PATCH batch at the head of
+// a lane must not hold back full ADD batches, or force them out short.
+func TestChunkerMixedTypesStayFull(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	var rows []readers.Row
+	for i := 0; i < 200_000; i++ {
+		typ := talon.ActionAdd
+		switch p := rng.Float64(); {
+		case p < 0.02:
+			typ = talon.ActionRemove
+		case p < 0.10:
+			typ = talon.ActionPatch
+		}
+		rows = append(rows, row(i, fmt.Sprintf("SKU-%d", i), typ))
+	}
+	const lanes, size = 4, 1000
+	var got []*Batch
+	c := NewChunker(lanes, size, 0, 0, func(b *Batch) error {
+		got = append(got, b)
+		return nil
+	})
+	for _, r := range rows {
+		require.NoError(t, c.Add(r))
+	}
+	for i, b := range got {
+		assert.Len(t, b.Rows, size, "batch %d (%s) was emitted short before the input ended", i, b.Type)
+	}
+	require.NoError(t, c.Flush())
+	checkInvariants(t, size, rows, got)
+	assert.LessOrEqual(t, len(got), len(rows)/size+lanes*3)
+}

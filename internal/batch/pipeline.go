@@ -220,6 +220,7 @@ func (r *run) work(ctx context.Context, w *worker, ch <-chan *Batch) {
 		if !r.stopped() {
 			r.finish(ctx, w, b)
 		}
+		Recycle(b)
 		r.pmu.Lock()
 		r.pending--
 		r.pcond.Broadcast()
@@ -238,7 +239,28 @@ func (r *run) finish(ctx context.Context, w *worker, b *Batch) {
 	}
 }
 
+// blockSize is how many rows the reader hands to the chunker at once.
+const blockSize = 256
+
+// produce runs the first two stages: a reader goroutine that parses rows,
+// registers them in the ledger and writes parse rejects, and the chunker on
+// the calling goroutine. They overlap, so parsing and batching use both cores.
 func (r *run) produce(ctx context.Context, src Source, lanes []chan *Batch, barrier *worker) {
+	blocks := make(chan []readers.Row, 4)
+	free := make(chan []readers.Row, 6)
+	readDone := make(chan struct{})
+	go func() { // owned by produce: it waits for readDone
+		defer close(readDone)
+		defer close(blocks)
+		r.read(src, blocks, free)
+	}()
+	defer func() {
+		// Unblock and wait for the reader if the chunker stops first.
+		for range blocks {
+		}
+		<-readDone
+	}()
+
 	emit := func(b *Batch) error {
 		if b.Barrier {
 			return r.sendBarrier(ctx, barrier, b)
@@ -257,15 +279,55 @@ func (r *run) produce(ctx context.Context, src Source, lanes []chan *Batch, barr
 		}
 	}
 	ch := NewChunker(r.cfg.Lanes, r.cfg.BatchSize, r.cfg.MaxOpen, r.cfg.MaxHeld, emit)
+	for blk := range blocks {
+		for i := range blk {
+			if err := ch.Add(blk[i]); err != nil {
+				r.fail(err)
+				return
+			}
+		}
+		clear(blk)
+		select {
+		case free <- blk[:0]:
+		default:
+		}
+	}
+	if r.stopped() {
+		return
+	}
+	if err := ch.Flush(); err != nil {
+		r.fail(err)
+	}
+}
+
+// read parses src to the end (or until the run stops) and sends accepted
+// rows to blocks. A fatal input error fails the run.
+func (r *run) read(src Source, blocks chan<- []readers.Row, free <-chan []readers.Row) {
+	var blk []readers.Row
+	send := func() bool {
+		if len(blk) == 0 {
+			return true
+		}
+		select {
+		case blocks <- blk:
+		case <-r.stopping:
+			return false
+		}
+		select {
+		case blk = <-free:
+		default:
+			blk = make([]readers.Row, 0, blockSize)
+		}
+		return true
+	}
+	blk = make([]readers.Row, 0, blockSize)
 	for n := 0; ; n++ {
 		if n&255 == 0 && r.stopped() {
 			return
 		}
 		row, err := src.Next()
 		if err == io.EOF {
-			if err := ch.Flush(); err != nil {
-				r.fail(err)
-			}
+			send()
 			return
 		}
 		if err != nil {
@@ -284,8 +346,8 @@ func (r *run) produce(ctx context.Context, src Source, lanes []chan *Batch, barr
 			}
 			continue
 		}
-		if err := ch.Add(row); err != nil {
-			r.fail(err)
+		blk = append(blk, row)
+		if len(blk) == blockSize && !send() {
 			return
 		}
 	}
