@@ -1,0 +1,94 @@
+package emulator
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestValueHasType(t *testing.T) {
+	tests := []struct {
+		typ   string
+		value string
+		want  bool
+	}{
+		{"string", `"x"`, true},
+		{"string", `1`, false},
+		{"string", `null`, false},
+		{"number", `-1.5e3`, true},
+		{"number", `0`, true},
+		{"number", `"1"`, false},
+		{"boolean", `true`, true},
+		{"boolean", `false`, true},
+		{"boolean", `"true"`, false},
+		{"boolean", `1`, false},
+		{"time", `"2024-01-02T03:04:05Z"`, true},
+		{"time", `"2024-01-02T03:04:05.123+01:00"`, true},
+		{"time", `"2024-01-02"`, false},
+		{"time", `1704164645`, false},
+		{"(list string)", `["a","b"]`, true},
+		{"(list string)", `[]`, true},
+		{"(list string)", `["a",1]`, false},
+		{"(list string)", `"a"`, false},
+		{"(list number)", `[1,2.5]`, true},
+		{"(list number)", `[1,"2"]`, false},
+		{"(list time)", `["2024-01-02T03:04:05Z"]`, true},
+		{"(list time)", `["now"]`, false},
+		{"location", `{"lat":1,"lon":2}`, true},
+		{"location", `"59.9,10.7"`, true},
+		{"location", `[1,2]`, false},
+		{"(list location)", `[{"lat":1},"x"]`, true},
+		{"(list location)", `[1]`, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.typ+" "+tc.value, func(t *testing.T) {
+			assert.Equal(t, tc.want, valueHasType(json.RawMessage(tc.value), tc.typ))
+		})
+	}
+}
+
+func TestValidName(t *testing.T) {
+	for name, want := range map[string]bool{
+		"a": true, "Age": true, "a_1": true, "A1b2": true,
+		"": false, "1a": false, "_a": false, "a-b": false, "a b": false, "é": false, "a.b": false,
+	} {
+		assert.Equal(t, want, validName(name), "%q", name)
+	}
+}
+
+func TestLoadSchema(t *testing.T) {
+	s, err := LoadSchema(schemaPath)
+	require.NoError(t, err)
+	assert.Equal(t, "number", s[SchemaProfiles]["Age"])
+	assert.Equal(t, "(list location)", s[SchemaCatalog]["depots"])
+
+	dir := t.TempDir()
+	tests := []struct {
+		name, content string
+	}{
+		{"not JSON", `{`},
+		{"wrong shape", `{"profiles":["Age"]}`},
+		{"unknown entity", `{"sessions":{}}`},
+		{"unknown type", `{"profiles":{"Age":"int"}}`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			p := filepath.Join(dir, "s.json")
+			require.NoError(t, os.WriteFile(p, []byte(tc.content), 0o600))
+			_, err := LoadSchema(p)
+			assert.Error(t, err)
+		})
+	}
+	_, err = LoadSchema(filepath.Join(dir, "missing.json"))
+	assert.ErrorIs(t, err, os.ErrNotExist)
+}
+
+func TestNilSchemaEntityAcceptsAnyType(t *testing.T) {
+	s := start(t, Options{Schema: Schema{SchemaCatalog: {"color": "string"}}})
+	a := do(t, s, "PUT", profilesPath, profilesBody(`{"integrationId":"a","attributes":{"Anything":[1,{"x":null}],"N":null}}`))
+	assert.Equal(t, 204, a.status, "body %s", a.body)
+}
