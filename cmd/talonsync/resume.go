@@ -1,6 +1,7 @@
 package main
 
 import (
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -24,6 +25,7 @@ type resumeState struct {
 // fresh, resumed, or with nothing to do.
 func (o *syncOptions) openCheckpoint(fp batch.InputFingerprint, s batch.Settings) (*resumeState, error) {
 	st := &resumeState{rejectsPath: o.rejectsPath()}
+	st.base.RunID = rand.Text()
 	if o.Checkpoint == "" {
 		return st, nil
 	}
@@ -33,7 +35,7 @@ func (o *syncOptions) openCheckpoint(fp batch.InputFingerprint, s batch.Settings
 	}
 	st.lock = lock
 	fresh := func() (*resumeState, error) {
-		st.base = batch.Checkpoint{Input: fp, Settings: s, RejectsPath: st.rejectsPath, Runs: 1}
+		st.base = batch.Checkpoint{RunID: rand.Text(), Input: fp, Settings: s, RejectsPath: st.rejectsPath, Runs: 1}
 		return st, nil
 	}
 	batch.RemoveStaleTemps(o.Checkpoint)

@@ -118,7 +118,7 @@ func runSync(ctx context.Context, o *syncOptions) error {
 	prog := startProgress(o, stats, in, logger)
 
 	cfg := batch.Config{
-		Endpoint: endpointOf(o.Entity), CatalogID: o.CatalogID, Silent: silentOf(o),
+		Endpoint: endpointOf(o.Entity), CatalogID: o.CatalogID, Silent: silentOf(o), RunID: st.base.RunID,
 		Lanes: o.Workers, BatchSize: o.BatchSize, Rate: o.Rate, Grace: o.Grace,
 		Retry:  batch.RetryPolicy{MaxRetries: retriesFlag(o.MaxRetries), Base: o.retryBase},
 		Sender: sender, Ledger: ledger, Stats: stats, Stop: stop, Logger: logger,

@@ -22,6 +22,8 @@ var ErrCheckpointMismatch = errors.New("checkpoint does not match this run")
 // file is, and the counts so far.
 type Checkpoint struct {
 	Version int `json:"version"`
+	// RunID stays the same across the runs that resume one another.
+	RunID string `json:"run_id"`
 	// Input identifies the input; Settings the options that shape batches.
 	Input    InputFingerprint `json:"input"`
 	Settings Settings         `json:"settings"`

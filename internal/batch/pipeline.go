@@ -30,6 +30,9 @@ type Config struct {
 	CatalogID int64
 	// Silent is passed to profile requests (nil: the API default, yes).
 	Silent *bool
+	// RunID identifies the run, and stays the same when a checkpointed run
+	// resumes; it salts the Idempotency-Key of profile requests.
+	RunID string
 	// Lanes is the number of lanes, each with one worker. Default 4.
 	Lanes int
 	// BatchSize is the most rows in one request, at most 1000. Default 1000.

@@ -2,6 +2,9 @@ package batch
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"strings"
@@ -129,6 +132,9 @@ func (w *worker) reject(r *readers.Row, reason string) error {
 func (w *worker) send(ctx context.Context, rows []readers.Row) error {
 	w.items = itemsOf(rows, w.items)
 	req := talon.Batch{Endpoint: w.cfg.Endpoint, CatalogID: w.cfg.CatalogID, Items: w.items, Silent: w.cfg.Silent}
+	if req.Endpoint == talon.EndpointProfiles {
+		req.IdempotencyKey = idempotencyKey(w.cfg.RunID, rows)
+	}
 	policy := w.cfg.Retry
 	var last error
 	for attempt := 0; attempt <= policy.MaxRetries; attempt++ {
@@ -173,4 +179,24 @@ func (w *worker) send(ctx context.Context, rows []readers.Row) error {
 		}
 	}
 	return &RetryError{Attempts: policy.MaxRetries + 1, Err: last}
+}
+
+// idempotencyKey derives a profiles request's Idempotency-Key from its
+// content: the run's ID, and each row's input line and item. A retry of the
+// batch, or its re-send by a resumed run, carries the same key, so a server
+// that applied it once answers from its cache. The body alone would not do:
+// a file that sets A=1, then A=2, then A=1 again would have its third
+// request answered from the cache of the first, unapplied. The lines tell
+// those rows apart, and the run ID makes tomorrow's run of the same file
+// apply again.
+func idempotencyKey(runID string, rows []readers.Row) string {
+	h := sha256.New()
+	h.Write([]byte(runID))
+	var line [8]byte
+	for i := range rows {
+		binary.LittleEndian.PutUint64(line[:], uint64(rows[i].Line))
+		h.Write(line[:])
+		h.Write(rows[i].Item.JSON)
+	}
+	return hex.EncodeToString(h.Sum(nil))
 }
