@@ -93,11 +93,14 @@ func (l *Ledger) push(r *readers.Row, done bool) {
 
 // Delivered marks rows the API confirmed.
 func (l *Ledger) Delivered(rows []readers.Row) {
-	l.stats.Delivered.Add(int64(len(rows)))
 	if !l.track {
+		l.stats.Delivered.Add(int64(len(rows)))
 		return
 	}
 	l.mu.Lock()
+	// Counted under the lock, with the marks, so that a Snapshot never
+	// counts rows it does not also report as done.
+	l.stats.Delivered.Add(int64(len(rows)))
 	for i := range rows {
 		l.mark(rows[i].Seq)
 	}
