@@ -81,7 +81,8 @@ type cli struct {
 // command builds the exec.Cmd with TALON_API_KEY set to key and TALON_BASE_URL to url.
 func (c cli) command(ctx context.Context, url, key string) (*exec.Cmd, *bytes.Buffer, *bytes.Buffer) {
 	cmd := exec.CommandContext(ctx, talonsyncBin, c.args...)
-	cmd.Env = append(os.Environ(), "TALON_BASE_URL="+url, "TALON_API_KEY="+key)
+	// The race detector sleeps a second at every clean exit by default.
+	cmd.Env = append(os.Environ(), "TALON_BASE_URL="+url, "TALON_API_KEY="+key, "GORACE=atexit_sleep_ms=0")
 	cmd.Env = append(cmd.Env, c.env...)
 	cmd.Dir = c.dir
 	if c.stdin != nil {
