@@ -85,6 +85,12 @@ func validName[T string | []byte](s T) bool {
 // trimmed of surrounding white space.
 func buildPlan(e Entity, header []string) (plan, error) {
 	p := plan{key: -1, price: -1, product: -1, action: -1, replace: -1, create: -1, audience: -1}
+	// A missing key column comes first: a key column spelled in an unknown
+	// way (integration-id, customerId) would otherwise be reported as a bad
+	// attribute name, which hides what is wrong.
+	if !hasKeyColumn(e, header) {
+		return p, &HeaderError{Err: withDetail(ErrMissingKey, "no "+keyColumn[e]+" column; columns found: "+listColumns(header))}
+	}
 	p.cols = make([]column, len(header))
 	seen := make(map[string]bool, len(header))
 	for i, cell := range header {
@@ -96,7 +102,8 @@ func buildPlan(e Entity, header []string) (plan, error) {
 		}
 		name := strings.TrimSpace(cell)
 		if name == "" {
-			return p, bad("empty column name")
+			// Column is empty, so the detail says which one it is.
+			return p, bad("empty column name (column " + strconv.Itoa(i+1) + ")")
 		}
 		base, suffix, typed := strings.Cut(name, ":")
 		base = strings.TrimSpace(base)
@@ -149,8 +156,37 @@ func buildPlan(e Entity, header []string) (plan, error) {
 		}
 		seen[dup] = true
 	}
-	if p.key < 0 {
-		return p, &HeaderError{Err: withDetail(ErrMissingKey, "no "+keyColumn[e]+" column")}
-	}
 	return p, nil
+}
+
+// hasKeyColumn reports whether header has e's key column.
+func hasKeyColumn(e Entity, header []string) bool {
+	for _, cell := range header {
+		base, _, _ := strings.Cut(strings.TrimSpace(cell), ":")
+		switch reserved[e][canonical(strings.TrimSpace(base))] {
+		case colSKU, colIntegrationID, colProfileID:
+			return true
+		}
+	}
+	return false
+}
+
+// listColumns quotes the first header cells for a message, so that a user
+// who spelled the key column differently sees what was read.
+func listColumns(header []string) string {
+	const show = 20
+	var b strings.Builder
+	for i, h := range header[:min(len(header), show)] {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		if len(h) > 64 {
+			h = h[:64] + "..."
+		}
+		b.WriteString(strconv.Quote(h))
+	}
+	if len(header) > show {
+		b.WriteString(", and " + strconv.Itoa(len(header)-show) + " more")
+	}
+	return b.String()
 }

@@ -23,6 +23,10 @@ type Input struct {
 	stream   io.Reader      // decompressed bytes
 	seekable bool
 	used     bool // a Reader has read from stream
+
+	// lim stops a regular file at its size at Open, so that rows appended
+	// while it is read are not half read (see Grew); nil for other inputs.
+	lim *io.LimitedReader
 }
 
 // countingReader counts the bytes read through it, atomically so that a
@@ -65,6 +69,8 @@ func Open(path string, stdin io.Reader) (*Input, error) {
 		if st.Mode().IsRegular() {
 			in.size = st.Size()
 			in.seekable = true
+			in.lim = &io.LimitedReader{R: f, N: in.size}
+			in.count.r = in.lim
 		}
 	}
 	in.peek = bufio.NewReaderSize(&in.count, 4096)
@@ -88,6 +94,16 @@ func Open(path string, stdin io.Reader) (*Input, error) {
 // Size returns the size in bytes of the file on disk, or -1 for stdin and
 // other inputs that are not regular files.
 func (in *Input) Size() int64 { return in.size }
+
+// Grew reports whether the file on disk is now longer than it was at Open.
+// Only the bytes it held at Open are read: the rows appended later are not.
+func (in *Input) Grew() bool {
+	if in.file == nil || in.lim == nil {
+		return false
+	}
+	st, err := in.file.Stat()
+	return err == nil && st.Size() > in.size
+}
 
 // BytesRead returns how many bytes have been consumed from the file on disk
 // (compressed bytes for gzip). It is safe to call from any goroutine.
@@ -116,6 +132,9 @@ func (in *Input) Close() error {
 func (in *Input) seek(off int64) error {
 	if _, err := in.file.Seek(off, io.SeekStart); err != nil {
 		return err
+	}
+	if in.lim != nil {
+		in.lim.N = in.size - off
 	}
 	in.count.n.Store(off)
 	in.peek.Reset(&in.count)
