@@ -11,7 +11,8 @@ import (
 )
 
 // report is the JSON written by --report. Counts cover the whole input
-// across every run of a checkpoint, so read == delivered + rejected + failed.
+// across every run of a checkpoint, so read == delivered + rejected + failed
+// + unchanged.
 type report struct {
 	Entity         string  `json:"entity"`
 	Input          string  `json:"input"`
@@ -20,6 +21,9 @@ type report struct {
 	Delivered      int64   `json:"delivered"`
 	Rejected       int64   `json:"rejected"`
 	Failed         int64   `json:"failed"`
+	Unchanged      int64   `json:"unchanged"`      // not sent: --state says the API holds them
+	Pruned         int64   `json:"pruned"`         // removals of --prune/--mirror (dry run: would send); not in read
+	PruneRejected  int64   `json:"prune_rejected"` // removals the API rejected
 	Batches        int64   `json:"batches"`
 	Requests       int64   `json:"requests"`
 	Retries        int64   `json:"retries"`
@@ -38,8 +42,8 @@ func newReport(o *syncOptions, st *resumeState, run batch.Counts, elapsed time.D
 	total := st.prior.Add(run)
 	r := &report{
 		Entity: o.Entity.String(), Input: o.Input, DryRun: o.DryRun,
-		Read: total.Read, Delivered: total.Delivered, Rejected: total.Rejected,
-		Failed:  total.Read - total.Delivered - total.Rejected,
+		Read: total.Read, Delivered: total.Delivered, Rejected: total.Rejected, Unchanged: total.Unchanged,
+		Failed:  total.Read - total.Delivered - total.Rejected - total.Unchanged,
 		Batches: total.Batches, Requests: total.Requests, Retries: total.Retries,
 		ElapsedSeconds: st.base.Elapsed + elapsed.Seconds(),
 		Runs:           max(st.base.Runs, 1), Resumed: st.resumed,
@@ -71,8 +75,15 @@ func (r *report) summary(w io.Writer, o *syncOptions) {
 	if r.DryRun {
 		mode = " (dry run: nothing was sent)"
 	}
-	fmt.Fprintf(w, "talonsync %s: %d read, %d delivered, %d rejected, %d failed in %.1fs (%.0f rows/s), %d requests, %d retries%s\n",
-		r.Entity, r.Read, r.Delivered, r.Rejected, r.Failed, r.RunElapsedSeconds, r.RowsPerSecond, r.Requests, r.Retries, mode)
+	unchanged := ""
+	if o.State != "" {
+		unchanged = fmt.Sprintf(", %d unchanged", r.Unchanged)
+	}
+	fmt.Fprintf(w, "talonsync %s: %d read, %d delivered%s, %d rejected, %d failed in %.1fs (%.0f rows/s), %d requests, %d retries%s\n",
+		r.Entity, r.Read, r.Delivered, unchanged, r.Rejected, r.Failed, r.RunElapsedSeconds, r.RowsPerSecond, r.Requests, r.Retries, mode)
+	if o.pruning() {
+		fmt.Fprintf(w, "  removed as absent from this feed: %d, rejected: %d\n", r.Pruned, r.PruneRejected)
+	}
 	if r.Resumed {
 		fmt.Fprintf(w, "  over %d runs; this run read %d rows\n", r.Runs, r.RunRead)
 	}

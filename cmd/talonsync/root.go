@@ -75,6 +75,7 @@ The base URL comes from --base-url or $TALON_BASE_URL.`,
 		newAudiencesCmd(e),
 		newDemoCmd(e),
 		newEmulatorCmd(e),
+		newStateCmd(e),
 	)
 	return root
 }

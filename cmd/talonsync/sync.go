@@ -71,6 +71,12 @@ func runSync(ctx context.Context, o *syncOptions) error {
 			o.Checkpoint, st.prior.Read, st.start.Resume.Line)
 	}
 
+	inc, err := o.openState()
+	if err != nil {
+		return err
+	}
+	defer inc.close()
+
 	in, err := readers.Open(o.Input, stdin)
 	if err != nil {
 		return fmt.Errorf("open input: %w", err)
@@ -79,7 +85,7 @@ func runSync(ctx context.Context, o *syncOptions) error {
 	rd, err := readers.NewReader(in, readers.Options{
 		Entity: o.Entity, Format: format, Delimiter: delim,
 		AudienceID: o.AudienceID, AudienceAction: o.AudienceAction, AllowBulk: o.AllowBulk,
-		Start: st.start.Resume,
+		Start: inc.start(st),
 	})
 	if err != nil {
 		return usage(fmt.Errorf("read %s: %w", o.Input, err))
@@ -95,9 +101,11 @@ func runSync(ctx context.Context, o *syncOptions) error {
 	defer cancel()
 	var ckpt *batch.Checkpointer
 	ckptDone := make(chan struct{})
+	ckptCtx, stopCkpt := context.WithCancel(runCtx)
+	defer stopCkpt()
 	if o.Checkpoint != "" {
 		ckpt = batch.NewCheckpointer(o.Checkpoint, st.base, st.prior, ledger, stats, time.Second, nil)
-		go func() { defer close(ckptDone); ckpt.Run(runCtx) }()
+		go func() { defer close(ckptDone); ckpt.Run(ckptCtx) }()
 	} else {
 		close(ckptDone)
 	}
@@ -126,12 +134,17 @@ func runSync(ctx context.Context, o *syncOptions) error {
 	if st.resumed {
 		cfg.Skip = st.start.Skipper()
 	}
+	inc.configure(&cfg, st)
 	if ckpt != nil {
 		cfg.Commit = ckpt.Commit
 	}
 	started := time.Now()
-	runErr := batch.Run(runCtx, rd, cfg)
+	runErr := batch.Run(runCtx, inc.source(rd), cfg)
+	runErr = inc.finish(runCtx, runErr, cfg, rejects, func() { stopCkpt(); <-ckptDone })
 	elapsed := time.Since(started)
+	if in.Grew() {
+		fmt.Fprintf(o.io.ErrOut, "talonsync: warning: %s grew while it was read; only its first %d bytes, its size at start, were read: sync the rows appended since in another run\n", o.Input, in.Size())
+	}
 	close(done)
 	prog.stop()
 	cancel()
@@ -147,6 +160,7 @@ func runSync(ctx context.Context, o *syncOptions) error {
 	}
 	rep := newReport(o, st, stats.Snapshot(), elapsed, runErr)
 	rep.RejectsPath = rejects.Path()
+	inc.report(rep)
 	if o.Report != "" {
 		if err := rep.write(o.Report); err != nil && runErr == nil {
 			runErr = err
@@ -160,7 +174,7 @@ func runSync(ctx context.Context, o *syncOptions) error {
 func (o *syncOptions) outcome(rep *report, runErr error, logger *slog.Logger) error {
 	var apiErr *talon.APIError
 	switch {
-	case runErr == nil && rep.Rejected > 0:
+	case runErr == nil && rep.Rejected+rep.PruneRejected > 0:
 		return &rejectedError{n: rep.Rejected}
 	case runErr == nil:
 		return nil

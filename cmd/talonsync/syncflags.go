@@ -53,6 +53,12 @@ type syncOptions struct {
 	Checkpoint string
 	Restart    bool
 
+	// Incremental sync (incremental.go).
+	State    string
+	Prune    bool
+	Mirror   bool
+	MaxPrune float64
+
 	// Set by the command, not by flags.
 	getenv func(string) string
 	io     *IOStreams
@@ -91,6 +97,7 @@ func (o *syncOptions) addFlags(fs *pflag.FlagSet) {
 
 	fs.StringVar(&o.Checkpoint, "checkpoint", "", "checkpoint file: makes the run resumable (run the same command again to resume)")
 	fs.BoolVar(&o.Restart, "restart", false, "ignore an unfinished checkpoint that does not match, and start over")
+	fs.StringVar(&o.State, "state", "", "state file: send only rows whose item changed since the API last confirmed it")
 }
 
 // validate checks the flags before anything is opened.

@@ -106,8 +106,8 @@ func (c *Checkpointer) Write(completed bool) error {
 	run := c.stats.Snapshot()
 	// The checkpoint's Read counts rows done, so that a resumed run that
 	// reads the rest adds up to the whole input.
-	run.Read = p.Delivered + p.Rejected
-	run.Delivered, run.Rejected = p.Delivered, p.Rejected
+	run.Read = p.Delivered + p.Rejected + p.Unchanged
+	run.Delivered, run.Rejected, run.Unchanged = p.Delivered, p.Rejected, p.Unchanged
 	cp.Counts = c.prior.Add(run)
 	cp.Elapsed = c.base.Elapsed + c.now().Sub(c.started).Seconds()
 	cp.UpdatedAt = c.now().UTC()

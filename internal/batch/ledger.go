@@ -28,6 +28,8 @@ type Progress struct {
 	// Delivered and Rejected count the rows done in this run.
 	Delivered int64 `json:"-"`
 	Rejected  int64 `json:"-"`
+	// Unchanged counts the rows of this run the API already held.
+	Unchanged int64 `json:"-"`
 }
 
 // Ledger records the outcome of every row: it writes rejects, updates the
@@ -108,6 +110,20 @@ func (l *Ledger) Delivered(rows []readers.Row) {
 	l.mu.Unlock()
 }
 
+// Unchanged marks a row done that needs no request: the API already holds
+// its item (see Config.Unchanged).
+func (l *Ledger) Unchanged(r *readers.Row) {
+	if !l.track {
+		l.stats.Unchanged.Add(1)
+		return
+	}
+	l.mu.Lock()
+	l.stats.Unchanged.Add(1)
+	l.mark(r.Seq)
+	l.advance()
+	l.mu.Unlock()
+}
+
 // Reject writes a row to the rejects file and marks it done. record replaces
 // the row's own Record when non-nil.
 func (l *Ledger) Reject(r *readers.Row, reason string, record json.RawMessage) error {
@@ -165,6 +181,7 @@ func (l *Ledger) Snapshot() (Progress, error) {
 		RejectsSize: l.rejects.Size(),
 		Delivered:   l.stats.Delivered.Load(),
 		Rejected:    l.stats.Rejected.Load(),
+		Unchanged:   l.stats.Unchanged.Load(),
 	}
 	if len(l.q) == 0 {
 		p.Resume, p.Done = l.start.Resume, l.start.Done

@@ -56,6 +56,16 @@ type Config struct {
 	Stats *Stats
 	// Skip reports rows an earlier run finished; nil skips nothing.
 	Skip func(line int64) bool
+	// Unchanged, when set, is called on the reader goroutine for each row
+	// that parsed and is not skipped, after Ledger.Add. When it returns true
+	// the API already holds the row's item: the row is not sent, and
+	// Ledger.Unchanged marks it done.
+	Unchanged func(row *readers.Row) bool
+	// OnDelivered, when set, is called by a worker with rows the API
+	// confirmed, before Ledger.Delivered marks them done (so before any
+	// checkpoint can say so). An error stops the run and leaves the rows
+	// unconfirmed. Not called in a dry run (nil Sender).
+	OnDelivered func(rows []readers.Row) error
 	// Commit, when set, is called after each batch completes and blocks until
 	// its outcome is durable (the checkpoint). A lane sends its next batch only
 	// after that, so a crash re-sends at most one batch per lane.
@@ -103,6 +113,9 @@ type run struct {
 	mu       sync.Mutex
 	err      error
 	userStop bool
+	// readErr is the fatal input error that ended reading; it fails the
+	// run once the rows read before it are done.
+	readErr error
 
 	// pending counts batches handed to lanes and not yet finished, so a
 	// barrier batch can wait until every lane is idle.
@@ -140,7 +153,9 @@ func Run(ctx context.Context, src Source, cfg Config) error {
 	lanes := make([]chan *Batch, cfg.Lanes)
 	var g errgroup.Group
 	for i := range lanes {
-		lanes[i] = make(chan *Batch, 1)
+		// Two queued batches per lane: a lane waiting out a backoff does not
+		// stall the chunker (and so the other lanes) at once.
+		lanes[i] = make(chan *Batch, 2)
 		w := &worker{cfg: &r.cfg, gate: gt, limiter: limiter, stop: r.stopping}
 		ch := lanes[i]
 		g.Go(func() error { r.work(sendCtx, w, ch); return nil })
@@ -162,6 +177,8 @@ func Run(ctx context.Context, src Source, cfg Config) error {
 	switch {
 	case r.err != nil:
 		return r.err
+	case r.readErr != nil:
+		return r.readErr
 	case r.userStop:
 		return ErrInterrupted
 	}
@@ -334,7 +351,15 @@ func (r *run) read(src Source, blocks chan<- []readers.Row, free <-chan []reader
 			return
 		}
 		if err != nil {
-			r.fail(err)
+			// A fatal input error ends the input, not the run's rows: the
+			// ones read before it are still sent, then Run returns err.
+			if send() {
+				r.mu.Lock()
+				r.readErr = err
+				r.mu.Unlock()
+			} else {
+				r.fail(err)
+			}
 			return
 		}
 		if r.cfg.Skip != nil && r.cfg.Skip(row.Line) {
@@ -347,6 +372,10 @@ func (r *run) read(src Source, blocks chan<- []readers.Row, free <-chan []reader
 				r.fail(err)
 				return
 			}
+			continue
+		}
+		if r.cfg.Unchanged != nil && r.cfg.Unchanged(&row) {
+			r.cfg.Ledger.Unchanged(&row)
 			continue
 		}
 		blk = append(blk, row)

@@ -9,6 +9,7 @@ type Stats struct {
 	Delivered atomic.Int64 // rows the API confirmed
 	Rejected  atomic.Int64 // rows written to the rejects file
 	Skipped   atomic.Int64 // rows skipped because an earlier run finished them
+	Unchanged atomic.Int64 // rows not sent because the API already holds them
 	Batches   atomic.Int64 // batches completed (delivered, partly rejected, or dry-run)
 	Requests  atomic.Int64 // HTTP requests sent, retries included
 	Retries   atomic.Int64 // requests that were retries
@@ -19,6 +20,7 @@ type Counts struct {
 	Read      int64 `json:"read"`
 	Delivered int64 `json:"delivered"`
 	Rejected  int64 `json:"rejected"`
+	Unchanged int64 `json:"unchanged,omitempty"`
 	Batches   int64 `json:"batches"`
 	Requests  int64 `json:"requests"`
 	Retries   int64 `json:"retries"`
@@ -30,6 +32,7 @@ func (s *Stats) Snapshot() Counts {
 		Read:      s.Read.Load(),
 		Delivered: s.Delivered.Load(),
 		Rejected:  s.Rejected.Load(),
+		Unchanged: s.Unchanged.Load(),
 		Batches:   s.Batches.Load(),
 		Requests:  s.Requests.Load(),
 		Retries:   s.Retries.Load(),
@@ -42,6 +45,7 @@ func (c Counts) Add(o Counts) Counts {
 		Read:      c.Read + o.Read,
 		Delivered: c.Delivered + o.Delivered,
 		Rejected:  c.Rejected + o.Rejected,
+		Unchanged: c.Unchanged + o.Unchanged,
 		Batches:   c.Batches + o.Batches,
 		Requests:  c.Requests + o.Requests,
 		Retries:   c.Retries + o.Retries,

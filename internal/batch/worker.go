@@ -48,6 +48,11 @@ func (w *worker) deliver(ctx context.Context, b *Batch) error {
 		queue = queue[1:]
 		err := w.send(ctx, seg)
 		if err == nil {
+			if w.cfg.OnDelivered != nil {
+				if err := w.cfg.OnDelivered(seg); err != nil {
+					return err
+				}
+			}
 			w.cfg.Ledger.Delivered(seg)
 			continue
 		}

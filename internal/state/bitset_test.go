@@ -1,0 +1,54 @@
+package state
+
+import (
+	"strconv"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+)
+
+func TestBitset(t *testing.T) {
+	tests := []struct {
+		name    string
+		logBits int
+		added   int
+		maxFP   int // false positives allowed among 10,000 keys never added
+	}{
+		{"production size, a changed run", passedBits, 10_000, 30},
+		{"tiny set saturates but never forgets", 6, 1000, 10_000},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			b := NewBitset(tc.logBits)
+			for i := range tc.added {
+				b.Add("in-" + strconv.Itoa(i))
+			}
+			for i := range tc.added {
+				assert.True(t, b.Has("in-"+strconv.Itoa(i)), "no false negatives")
+			}
+			fp := 0
+			for i := range 10_000 {
+				if b.Has("out-" + strconv.Itoa(i)) {
+					fp++
+				}
+			}
+			assert.LessOrEqual(t, fp, tc.maxFP)
+		})
+	}
+	assert.Len(t, NewBitset(passedBits).words, 1<<passedBits/64, "2 MiB, whatever is added")
+}
+
+func BenchmarkBitset(b *testing.B) {
+	s := NewBitset(passedBits)
+	keys := make([]string, 1024)
+	for i := range keys {
+		keys[i] = "SKU-" + strconv.Itoa(i)
+	}
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		k := keys[i&1023]
+		if !s.Has(k) {
+			s.Add(k)
+		}
+	}
+}
