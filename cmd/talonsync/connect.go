@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"strings"
 	"time"
@@ -54,6 +55,9 @@ func (o *syncOptions) client() (*talon.Client, error) {
 		HTTPClient:        newHTTPClient(o.RequestTimeout, o.Workers),
 		AllowInsecureHTTP: o.AllowInsecure,
 	})
+	if errors.Is(err, talon.ErrInsecureURL) {
+		return nil, usage(fmt.Errorf("refusing %s: plain http to a non-loopback host would send the API key in clear; use https, or give --allow-insecure-http", redactURL(base)))
+	}
 	if err != nil {
 		return nil, usage(err)
 	}
@@ -77,4 +81,14 @@ func newHTTPClient(timeout time.Duration, workers int) *http.Client {
 		ForceAttemptHTTP2:     true,
 	}
 	return &http.Client{Transport: tr, Timeout: timeout}
+}
+
+// redactURL drops any user info from a URL for a message.
+func redactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "the base URL"
+	}
+	u.User = nil
+	return u.String()
 }

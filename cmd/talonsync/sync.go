@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"log/slog"
 	"os"
 	"time"
 
@@ -167,11 +166,11 @@ func runSync(ctx context.Context, o *syncOptions) error {
 		}
 	}
 	rep.summary(o.io.ErrOut, o)
-	return o.outcome(rep, runErr, logger)
+	return o.outcome(rep, runErr)
 }
 
 // outcome turns the run's result into the command's error (and so its exit code).
-func (o *syncOptions) outcome(rep *report, runErr error, logger *slog.Logger) error {
+func (o *syncOptions) outcome(rep *report, runErr error) error {
 	var apiErr *talon.APIError
 	switch {
 	case runErr == nil && rep.Rejected+rep.PruneRejected > 0:

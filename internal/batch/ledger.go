@@ -7,21 +7,19 @@ import (
 	"github.com/talonsync/talonsync/internal/readers"
 )
 
-// LineRange is an inclusive range of input line numbers.
-type LineRange struct {
-	First int64 `json:"first"`
-	Last  int64 `json:"last"`
-}
-
 // Progress is what a checkpoint needs to know about the rows: where to start
 // reading again and which rows after that point are already done.
 type Progress struct {
 	// Resume is the position of the first row that is not done (or of the
 	// last row read, when every row read is done).
 	Resume readers.Position `json:"resume"`
-	// Done lists the lines of rows at or after Resume that are done:
-	// delivered, or rejected and written to the rejects file.
-	Done []LineRange `json:"done,omitempty"`
+	// Done marks the rows at or after Resume that are done (delivered, or
+	// rejected and written to the rejects file): bit k, least significant
+	// first, is the k-th row a reader started at Resume yields. A bitmap
+	// stays small however the lanes interleave: the window between the
+	// resume point and the read head is a few thousand rows. In JSON it is
+	// base64.
+	Done []byte `json:"done,omitempty"`
 	// RejectsSize is the length of the rejects file that holds every row
 	// rejected so far and no other.
 	RejectsSize int64 `json:"rejects_size"`
@@ -70,6 +68,22 @@ func (l *Ledger) Add(r *readers.Row) {
 	}
 	l.mu.Lock()
 	l.push(r, false)
+	l.mu.Unlock()
+}
+
+// AddRows registers rows as read, like Add for each, under one lock.
+func (l *Ledger) AddRows(rows []readers.Row) {
+	if len(rows) == 0 {
+		return
+	}
+	l.stats.Read.Add(int64(len(rows)))
+	if !l.track {
+		return
+	}
+	l.mu.Lock()
+	for i := range rows {
+		l.push(&rows[i], false)
+	}
 	l.mu.Unlock()
 }
 
@@ -188,19 +202,18 @@ func (l *Ledger) Snapshot() (Progress, error) {
 		return p, nil
 	}
 	p.Resume = l.q[0].resume
-	// Every row read since the resume point is in q, so a run of done
-	// entries covers exactly the rows between its first and last line.
-	open := false
-	for _, e := range l.q {
-		switch {
-		case !e.done:
-			open = false
-		case open:
-			p.Done[len(p.Done)-1].Last = e.line
-		default:
-			p.Done = append(p.Done, LineRange{First: e.line, Last: e.line})
-			open = true
+	// Every row read since the resume point is in q, in read order.
+	for i, e := range l.q {
+		if !e.done {
+			continue
 		}
+		if p.Done == nil {
+			p.Done = make([]byte, (len(l.q)+7)/8)
+		}
+		p.Done[i/8] |= 1 << (i % 8)
+	}
+	for len(p.Done) > 0 && p.Done[len(p.Done)-1] == 0 {
+		p.Done = p.Done[:len(p.Done)-1]
 	}
 	return p, nil
 }
@@ -212,15 +225,14 @@ func (l *Ledger) Close(removeIfEmpty bool) error {
 	return l.rejects.Close(removeIfEmpty)
 }
 
-// Skipper returns a function that reports whether a line is in one of the
-// progress's done ranges. Lines must be asked in increasing order, as a
-// reader yields them.
+// Skipper returns a function that reports whether the next row is done. It
+// must be called once for every row a reader started at Resume yields, in
+// order.
 func (p Progress) Skipper() func(line int64) bool {
-	ranges := p.Done
-	return func(line int64) bool {
-		for len(ranges) > 0 && ranges[0].Last < line {
-			ranges = ranges[1:]
-		}
-		return len(ranges) > 0 && ranges[0].First <= line
+	done, k := p.Done, 0
+	return func(int64) bool {
+		i := k
+		k++
+		return i/8 < len(done) && done[i/8]&(1<<(i%8)) != 0
 	}
 }

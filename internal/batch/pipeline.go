@@ -323,8 +323,18 @@ func (r *run) produce(ctx context.Context, src Source, lanes []chan *Batch, barr
 // read parses src to the end (or until the run stops) and sends accepted
 // rows to blocks. A fatal input error fails the run.
 func (r *run) read(src Source, blocks chan<- []readers.Row, free <-chan []readers.Row) {
-	var blk []readers.Row
+	ledger := r.cfg.Ledger
+	blk := make([]readers.Row, 0, blockSize)
+	// The rows of blk are registered in the ledger a block at a time, one
+	// lock instead of one per row; registered counts those already in.
+	// Every row is registered before the chunker sees it, and in Seq order.
+	registered := 0
+	register := func() {
+		ledger.AddRows(blk[registered:])
+		registered = len(blk)
+	}
 	send := func() bool {
+		register()
 		if len(blk) == 0 {
 			return true
 		}
@@ -338,11 +348,12 @@ func (r *run) read(src Source, blocks chan<- []readers.Row, free <-chan []reader
 		default:
 			blk = make([]readers.Row, 0, blockSize)
 		}
+		registered = 0
 		return true
 	}
-	blk = make([]readers.Row, 0, blockSize)
 	for n := 0; ; n++ {
 		if n&255 == 0 && r.stopped() {
+			register()
 			return
 		}
 		row, err := src.Next()
@@ -363,19 +374,23 @@ func (r *run) read(src Source, blocks chan<- []readers.Row, free <-chan []reader
 			return
 		}
 		if r.cfg.Skip != nil && r.cfg.Skip(row.Line) {
-			r.cfg.Ledger.AddDone(&row)
+			register()
+			ledger.AddDone(&row)
 			continue
 		}
-		r.cfg.Ledger.Add(&row)
 		if row.Err != nil {
-			if err := r.cfg.Ledger.Reject(&row, row.Err.Error(), nil); err != nil {
+			register()
+			ledger.Add(&row)
+			if err := ledger.Reject(&row, row.Err.Error(), nil); err != nil {
 				r.fail(err)
 				return
 			}
 			continue
 		}
 		if r.cfg.Unchanged != nil && r.cfg.Unchanged(&row) {
-			r.cfg.Ledger.Unchanged(&row)
+			register()
+			ledger.Add(&row)
+			ledger.Unchanged(&row)
 			continue
 		}
 		blk = append(blk, row)

@@ -23,6 +23,9 @@ type RejectsFile struct {
 	f    *os.File
 	w    *bufio.Writer
 	size int64
+	// synced is the size last made durable; Sync skips the fsync when
+	// nothing was written since.
+	synced int64
 }
 
 // OpenRejects opens path for appending rejects. The file is truncated to keep
@@ -54,7 +57,7 @@ func OpenRejects(path string, keep int64) (*RejectsFile, error) {
 		f.Close()
 		return nil, fmt.Errorf("seek rejects file: %w", err)
 	}
-	return &RejectsFile{f: f, w: bufio.NewWriterSize(f, 64<<10), size: keep}, nil
+	return &RejectsFile{f: f, w: bufio.NewWriterSize(f, 64<<10), size: keep, synced: -1}, nil
 }
 
 // Write appends one reject.
@@ -81,12 +84,16 @@ func (r *RejectsFile) Size() int64 { return r.size }
 
 // Sync flushes buffered rejects and makes them durable.
 func (r *RejectsFile) Sync() error {
+	if r.synced == r.size {
+		return nil
+	}
 	if err := r.w.Flush(); err != nil {
 		return fmt.Errorf("write rejects file: %w", err)
 	}
 	if err := r.f.Sync(); err != nil {
 		return fmt.Errorf("sync rejects file: %w", err)
 	}
+	r.synced = r.size
 	return nil
 }
 
