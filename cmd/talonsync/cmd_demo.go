@@ -48,12 +48,13 @@ func runDemo(ctx context.Context, e *env) error {
 
 	steps := []struct {
 		entity readers.Entity
+		flags  string
 		file   string
 		setup  func(o *syncOptions)
 	}{
-		{readers.EntityCatalog, "products.csv", func(o *syncOptions) { o.CatalogID = 1 }},
-		{readers.EntityProfiles, "profiles.csv", func(o *syncOptions) { o.Silent = true }},
-		{readers.EntityAudiences, "audiences.jsonl", func(o *syncOptions) { o.AudienceAction = "add" }},
+		{readers.EntityCatalog, "--catalog-id 1 ", "products.csv", func(o *syncOptions) { o.CatalogID = 1 }},
+		{readers.EntityProfiles, "", "profiles.csv", func(o *syncOptions) { o.Silent = true }},
+		{readers.EntityAudiences, "", "audiences.jsonl", func(o *syncOptions) { o.AudienceAction = "add" }},
 	}
 	for _, s := range steps {
 		path := filepath.Join(dir, s.file)
@@ -64,7 +65,7 @@ func runDemo(ctx context.Context, e *env) error {
 		if err := os.WriteFile(path, data, 0o600); err != nil {
 			return err
 		}
-		fmt.Fprintf(out, "$ talonsync %s examples/%s\n", s.entity, s.file)
+		fmt.Fprintf(out, "$ talonsync %s %sexamples/%s\n", s.entity, s.flags, s.file)
 		o := demoOptions(e, s.entity, path, srv.URL())
 		s.setup(o)
 		if err := runSync(ctx, o); err != nil {

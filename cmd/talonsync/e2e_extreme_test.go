@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -56,20 +55,9 @@ func xtPlainBinary(t *testing.T) string {
 // peak RSS in bytes.
 func xtRun(t *testing.T, url string, c cli) (cliResult, int64) {
 	t.Helper()
-	bin := xtPlainBinary(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	cmd, out, errOut := c.command(ctx, url, testKey)
-	cmd.Path, cmd.Args[0] = bin, bin
-	err := cmd.Run()
-	code := 0
-	if err != nil {
-		ee, ok := err.(*exec.ExitError)
-		require.True(t, ok, "run talonsync: %v\nstderr: %s", err, errOut)
-		code = ee.ExitCode()
-	}
-	rss := cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss << 10 // KiB on Linux
-	return cliResult{Code: code, Stdout: out.String(), Stderr: errOut.String()}, rss
+	c.bin = xtPlainBinary(t)
+	res := runCLI(t, url, testKey, c)
+	return res, res.MaxRSS
 }
 
 // xtWriteBig writes head, then size bytes of fill, then tail to a new file,

@@ -68,6 +68,8 @@ type cliResult struct {
 	Code   int
 	Stdout string
 	Stderr string
+	// MaxRSS is the process's peak resident set size in bytes.
+	MaxRSS int64
 }
 
 // cli describes one talonsync invocation.
@@ -76,11 +78,16 @@ type cli struct {
 	env   []string // extra KEY=VALUE
 	stdin []byte
 	dir   string
+	bin   string // the binary; default talonsyncBin
 }
 
 // command builds the exec.Cmd with TALON_API_KEY set to key and TALON_BASE_URL to url.
 func (c cli) command(ctx context.Context, url, key string) (*exec.Cmd, *bytes.Buffer, *bytes.Buffer) {
-	cmd := exec.CommandContext(ctx, talonsyncBin, c.args...)
+	bin := c.bin
+	if bin == "" {
+		bin = talonsyncBin
+	}
+	cmd := exec.CommandContext(ctx, bin, c.args...)
 	// The race detector sleeps a second at every clean exit by default.
 	cmd.Env = append(os.Environ(), "TALON_BASE_URL="+url, "TALON_API_KEY="+key, "GORACE=atexit_sleep_ms=0")
 	cmd.Env = append(cmd.Env, c.env...)
@@ -107,7 +114,8 @@ func runCLI(t *testing.T, url, key string, c cli) cliResult {
 		require.True(t, ok, "run talonsync: %v\nstderr: %s", err, errOut)
 		code = ee.ExitCode()
 	}
-	return cliResult{Code: code, Stdout: out.String(), Stderr: errOut.String()}
+	rss := cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss << 10 // KiB on Linux
+	return cliResult{Code: code, Stdout: out.String(), Stderr: errOut.String(), MaxRSS: rss}
 }
 
 // readReport loads a --report file.

@@ -25,3 +25,23 @@ func TestE2ESmokeProfilesCSV(t *testing.T) {
 	assert.Equal(t, int64(2), r.Read)
 	assert.Equal(t, int64(2), r.Delivered)
 }
+
+// TestE2EDemo runs the README's first command from a directory without the
+// examples: they are embedded.
+func TestE2EDemo(t *testing.T) {
+	res := runCLI(t, "", "", cli{args: []string{"demo"}, dir: t.TempDir()})
+	require.Equal(t, 0, res.Code, res.Stderr)
+	for _, want := range []string{
+		"$ talonsync catalog --catalog-id 1 examples/products.csv",
+		"talonsync catalog: 8 read, 8 delivered, 0 rejected, 0 failed",
+		"talonsync profiles: 6 read, 6 delivered, 0 rejected, 0 failed",
+		"talonsync audiences: 7 read, 7 delivered, 0 rejected, 0 failed",
+		"catalog 1: 5 items",
+		"5 customer profiles",
+		"audience 1: [cust-0001 cust-0003]",
+		`"sku":"SKU-1002","price":22.9`,
+	} {
+		assert.Contains(t, res.Stdout, want)
+	}
+	assert.NotContains(t, res.Stdout, "SKU-1005", "the REMOVE row removed it")
+}
