@@ -64,12 +64,16 @@ func (p *progress) drawBar(o *syncOptions, stats *batch.Stats, in *readers.Input
 		}
 		c := stats.Snapshot()
 		rate := float64(c.Read) / time.Since(start).Seconds()
-		b.Describe(o.Entity.String() + " " + itoaGroup(c.Delivered) + " delivered, " + itoaGroup(c.Rejected) + " rejected, " + itoaGroup(int64(rate)) + " rows/s")
+		// Set the value before the description: Describe draws the bar.
+		// Bytes read run ahead of the rows confirmed, so the bar stops
+		// short of its end until the run is over (a bar at its end is
+		// finished and no longer drawn).
 		if size > 0 {
-			_ = b.Set64(in.BytesRead())
+			_ = b.Set64(min(in.BytesRead(), size-1))
 		} else {
 			_ = b.Set64(c.Read)
 		}
+		b.Describe(o.Entity.String() + " " + itoaGroup(c.Delivered) + " delivered, " + itoaGroup(c.Rejected) + " rejected, " + itoaGroup(int64(rate)) + " rows/s")
 	}
 }
 
