@@ -51,13 +51,24 @@ func xtPlainBinary(t *testing.T) string {
 	return xtPlainBin
 }
 
-// xtRun runs the CLI built without the race detector and also returns its
-// peak RSS in bytes.
+// xtRun runs the CLI built without the race detector and returns, as its
+// peak RSS in bytes, the report's peak_rss_bytes. (The rusage of a child
+// is no measure: started with vfork, it inherits the test's high-water mark.)
 func xtRun(t *testing.T, url string, c cli) (cliResult, int64) {
 	t.Helper()
 	c.bin = xtPlainBinary(t)
+	rep := ""
+	for i, a := range c.args[:len(c.args)-1] {
+		if a == "--report" {
+			rep = c.args[i+1]
+		}
+	}
+	if rep == "" {
+		rep = filepath.Join(t.TempDir(), "rss-report.json")
+		c.args = append([]string{c.args[0], "--report", rep}, c.args[1:]...)
+	}
 	res := runCLI(t, url, testKey, c)
-	return res, res.MaxRSS
+	return res, readReport(t, rep).PeakRSSBytes
 }
 
 // xtWriteBig writes head, then size bytes of fill, then tail to a new file,

@@ -68,8 +68,6 @@ type cliResult struct {
 	Code   int
 	Stdout string
 	Stderr string
-	// MaxRSS is the process's peak resident set size in bytes.
-	MaxRSS int64
 }
 
 // cli describes one talonsync invocation.
@@ -114,8 +112,7 @@ func runCLI(t *testing.T, url, key string, c cli) cliResult {
 		require.True(t, ok, "run talonsync: %v\nstderr: %s", err, errOut)
 		code = ee.ExitCode()
 	}
-	rss := cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss << 10 // KiB on Linux
-	return cliResult{Code: code, Stdout: out.String(), Stderr: errOut.String(), MaxRSS: rss}
+	return cliResult{Code: code, Stdout: out.String(), Stderr: errOut.String()}
 }
 
 // readReport loads a --report file.

@@ -36,6 +36,8 @@ type report struct {
 	// This run alone.
 	RunRead           int64   `json:"run_read"`
 	RunElapsedSeconds float64 `json:"run_elapsed_seconds"`
+	// PeakRSSBytes is this run's peak resident memory (Linux; 0 elsewhere).
+	PeakRSSBytes int64 `json:"peak_rss_bytes,omitempty"`
 }
 
 func newReport(o *syncOptions, st *resumeState, run batch.Counts, elapsed time.Duration, runErr error) *report {
@@ -55,6 +57,7 @@ func newReport(o *syncOptions, st *resumeState, run batch.Counts, elapsed time.D
 	if runErr != nil {
 		r.Error = runErr.Error()
 	}
+	r.PeakRSSBytes = peakRSS()
 	return r
 }
 

@@ -31,6 +31,28 @@ func chunkAll(t *testing.T, lanes, size, maxOpen int, rows []readers.Row) []*Bat
 	return out
 }
 
+// chunkFull chunks rows with the default limits, asserts that every batch
+// emitted before the input ended is full and that the batch rules hold, and
+// returns the batches and how many came before the final Flush.
+func chunkFull(t *testing.T, lanes, size int, rows []readers.Row) ([]*Batch, int) {
+	t.Helper()
+	var got []*Batch
+	c := NewChunker(lanes, size, 0, 0, func(b *Batch) error {
+		got = append(got, b)
+		return nil
+	})
+	for _, r := range rows {
+		require.NoError(t, c.Add(r))
+	}
+	for i, b := range got {
+		assert.Len(t, b.Rows, size, "batch %d (%s) was emitted short before the input ended", i, b.Type)
+	}
+	beforeFlush := len(got)
+	require.NoError(t, c.Flush())
+	checkInvariants(t, size, rows, got)
+	return got, beforeFlush
+}
+
 // checkInvariants asserts the batch rules: size, one type, no key twice,
 // every row exactly once, and each key's rows in file order across the
 // batches of its lane.
@@ -145,20 +167,7 @@ func TestChunkerRepeatsKeepBatchesFull(t *testing.T) {
 		rows = append(rows, row(i, k, ""))
 	}
 	const lanes, size = 4, 1000
-	var got []*Batch
-	c := NewChunker(lanes, size, 0, 0, func(b *Batch) error {
-		got = append(got, b)
-		return nil
-	})
-	for _, r := range rows {
-		require.NoError(t, c.Add(r))
-	}
-	for i, b := range got {
-		assert.Len(t, b.Rows, size, "batch %d was emitted short before the input ended", i)
-	}
-	beforeFlush := len(got)
-	require.NoError(t, c.Flush())
-	checkInvariants(t, size, rows, got)
+	got, beforeFlush := chunkFull(t, lanes, size, rows)
 	// At the end each lane flushes its open batches: a few short ones per lane
 	// (as many as the longest run of one key among the rows it still holds).
 	assert.LessOrEqual(t, len(got)-beforeFlush, lanes*8)
@@ -246,18 +255,6 @@ func TestChunkerMixedTypesStayFull(t *testing.T) {
 		rows = append(rows, row(i, fmt.Sprintf("SKU-%d", i), typ))
 	}
 	const lanes, size = 4, 1000
-	var got []*Batch
-	c := NewChunker(lanes, size, 0, 0, func(b *Batch) error {
-		got = append(got, b)
-		return nil
-	})
-	for _, r := range rows {
-		require.NoError(t, c.Add(r))
-	}
-	for i, b := range got {
-		assert.Len(t, b.Rows, size, "batch %d (%s) was emitted short before the input ended", i, b.Type)
-	}
-	require.NoError(t, c.Flush())
-	checkInvariants(t, size, rows, got)
+	got, _ := chunkFull(t, lanes, size, rows)
 	assert.LessOrEqual(t, len(got), len(rows)/size+lanes*3)
 }
