@@ -36,12 +36,17 @@ func (o *syncOptions) apiKey() (talon.Secret, error) {
 	return "", usage(errors.New("no API key: set $TALON_API_KEY or give --api-key-file PATH"))
 }
 
+// baseURL is --base-url, or $TALON_BASE_URL.
+func (o *syncOptions) baseURL() string {
+	if o.BaseURL != "" {
+		return o.BaseURL
+	}
+	return o.getenv("TALON_BASE_URL")
+}
+
 // client builds the API client from the connection flags.
 func (o *syncOptions) client() (*talon.Client, error) {
-	base := o.BaseURL
-	if base == "" {
-		base = o.getenv("TALON_BASE_URL")
-	}
+	base := o.baseURL()
 	if base == "" {
 		return nil, usage(errors.New("no base URL: give --base-url or set $TALON_BASE_URL"))
 	}

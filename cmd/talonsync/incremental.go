@@ -65,11 +65,7 @@ func (o *syncOptions) openState() (*incremental, error) {
 		}
 		return nil, err
 	}
-	base := o.BaseURL
-	if base == "" {
-		base = o.getenv("TALON_BASE_URL")
-	}
-	id := state.Identity{BaseURL: strings.TrimRight(base, "/"), Entity: o.Entity.String()}
+	id := state.Identity{BaseURL: strings.TrimRight(o.baseURL(), "/"), Entity: o.Entity.String()}
 	switch o.Entity {
 	case readers.EntityCatalog:
 		id.CatalogID = o.CatalogID
