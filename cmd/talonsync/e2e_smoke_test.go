@@ -45,3 +45,17 @@ func TestE2EDemo(t *testing.T) {
 	}
 	assert.NotContains(t, res.Stdout, "SKU-1005", "the REMOVE row removed it")
 }
+
+// TestE2ETSV: a .tsv file is read with tabs unless --delimiter says otherwise.
+func TestE2ETSV(t *testing.T) {
+	srv := startEmulator(t, emulator.Options{})
+	dir := t.TempDir()
+	in := writeFile(t, dir, "p.tsv", "integrationId\tName\nc1\tDoe, Jane\n")
+	res := runCLI(t, srv.URL(), testKey, cli{args: []string{"profiles", in}})
+	require.Equal(t, 0, res.Code, res.Stderr)
+	assert.JSONEq(t, `"Doe, Jane"`, string(srv.State().Profiles["c1"].Attributes["Name"]))
+
+	// A given --delimiter wins: this header has no integrationId column.
+	res = runCLI(t, srv.URL(), testKey, cli{args: []string{"profiles", "--delimiter", ";", in}})
+	assert.Equal(t, 2, res.Code, res.Stderr)
+}

@@ -70,15 +70,18 @@ type syncOptions struct {
 	exit func(int)
 	// args are the command-line arguments, for the resume hint.
 	args []string
+	// flags are the command's flags, to tell a default from a given value.
+	flags *pflag.FlagSet
 }
 
 func (o *syncOptions) addFlags(fs *pflag.FlagSet) {
+	o.flags = fs
 	fs.StringVar(&o.BaseURL, "base-url", "", "Talon.One base URL, e.g. https://acme.europe-west1.talon.one (default $TALON_BASE_URL)")
 	fs.StringVar(&o.APIKeyFile, "api-key-file", "", "read the API key from this file (default: $TALON_API_KEY)")
 	fs.BoolVar(&o.AllowInsecure, "allow-insecure-http", false, "allow an http:// base URL to a host that is not loopback (the key crosses the network in clear)")
 
 	fs.StringVar(&o.Format, "format", "", "input format: csv or jsonl (default: from the file extension; required for stdin)")
-	fs.StringVar(&o.Delimiter, "delimiter", ",", `CSV delimiter, one character ("\t" for tab)`)
+	fs.StringVar(&o.Delimiter, "delimiter", ",", `CSV delimiter, one character ("\t" or "tab" for tab; tab by default for .tsv files and --format tsv)`)
 
 	fs.IntVar(&o.Workers, "workers", 4, "parallel lanes, each sending one request at a time (1-64)")
 	fs.IntVar(&o.BatchSize, "batch-size", talon.MaxItems, "items per request (1-1000)")
@@ -135,6 +138,9 @@ func (o *syncOptions) validate() error {
 
 func (o *syncOptions) delimiter() (rune, error) {
 	d := o.Delimiter
+	if o.isTSV() && (o.flags == nil || !o.flags.Changed("delimiter")) {
+		d = `\t`
+	}
 	switch strings.ToLower(d) {
 	case `\t`, "tab":
 		return '\t', nil
@@ -144,6 +150,15 @@ func (o *syncOptions) delimiter() (rune, error) {
 		return 0, usage(fmt.Errorf("--delimiter must be one character other than a quote or newline, got %q", d))
 	}
 	return r[0], nil
+}
+
+// isTSV reports whether the input is tab-separated: --format tsv, or a
+// .tsv or .tsv.gz file without --format.
+func (o *syncOptions) isTSV() bool {
+	if o.Format != "" {
+		return strings.EqualFold(o.Format, "tsv")
+	}
+	return strings.HasSuffix(strings.TrimSuffix(strings.ToLower(o.Input), ".gz"), ".tsv")
 }
 
 // format resolves --format from the flag or the file name.
