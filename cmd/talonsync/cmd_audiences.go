@@ -39,6 +39,6 @@ as delete; default --action).`,
 	o.addFlags(cmd.Flags())
 	cmd.Flags().Int64Var(&o.AudienceID, "audience-id", 0, "audience of every row without an audienceId column")
 	o.addPruneFlags(cmd.Flags(), "mirror")
-	cmd.Flags().StringVar(&o.AudienceAction, "action", "add", "action of every row without an action column: add or delete")
+	cmd.Flags().StringVar(&o.AudienceAction, "action", o.AudienceAction, "action of every row without an action column: add or delete")
 	return cmd
 }

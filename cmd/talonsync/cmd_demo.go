@@ -45,53 +45,58 @@ func runDemo(ctx context.Context, e *env) error {
 	defer os.RemoveAll(dir)
 	out := e.io.Out
 	fmt.Fprintf(out, "talonsync demo: emulator on %s\n\n", srv.URL())
-
-	steps := []struct {
-		entity readers.Entity
-		flags  string
-		file   string
-		setup  func(o *syncOptions)
-	}{
-		{readers.EntityCatalog, "--catalog-id 1 ", "products.csv", func(o *syncOptions) { o.CatalogID = 1 }},
-		{readers.EntityProfiles, "", "profiles.csv", func(o *syncOptions) { o.Silent = true }},
-		{readers.EntityAudiences, "", "audiences.jsonl", func(o *syncOptions) { o.AudienceAction = "add" }},
-	}
-	for _, s := range steps {
-		path := filepath.Join(dir, s.file)
-		data, err := fs.ReadFile(examples.FS, s.file)
-		if err != nil {
-			return err
-		}
-		if err := os.WriteFile(path, data, 0o600); err != nil {
-			return err
-		}
+	for _, s := range demoSteps {
 		fmt.Fprintf(out, "$ talonsync %s %sexamples/%s\n", s.entity, s.flags, s.file)
-		o := demoOptions(e, s.entity, path, srv.URL())
-		s.setup(o)
-		if err := runSync(ctx, o); err != nil {
-			return fmt.Errorf("demo %s: %w", s.entity, err)
+		if err := runDemoStep(ctx, e, s, dir, srv.URL()); err != nil {
+			return err
 		}
 	}
 	return printState(e, srv.State())
 }
 
-// demoOptions are the defaults of a sync command, pointed at the emulator.
-func demoOptions(e *env, entity readers.Entity, path, url string) *syncOptions {
-	o := e.newSyncOptions(entity)
-	o.Input, o.BaseURL = path, url
-	o.getenv = func(k string) string {
-		if k == "TALON_API_KEY" {
-			return demoKey
-		}
-		return ""
+// demoStep is one sync of the demo.
+type demoStep struct {
+	entity readers.Entity
+	flags  string
+	file   string
+	setup  func(o *syncOptions)
+}
+
+var demoSteps = []demoStep{
+	{readers.EntityCatalog, "--catalog-id 1 ", "products.csv", func(o *syncOptions) { o.CatalogID = 1 }},
+	{readers.EntityProfiles, "", "profiles.csv", func(*syncOptions) {}},
+	{readers.EntityAudiences, "", "audiences.jsonl", func(*syncOptions) {}},
+}
+
+// runDemoStep syncs one example file into the emulator at url with the
+// sync commands' defaults, printing the summary to stdout.
+func runDemoStep(ctx context.Context, e *env, s demoStep, dir, url string) error {
+	path := filepath.Join(dir, s.file)
+	data, err := fs.ReadFile(examples.FS, s.file)
+	if err != nil {
+		return err
 	}
-	o.io = &IOStreams{In: e.io.In, Out: e.io.Out, ErrOut: e.io.Out}
-	o.Delimiter, o.Workers, o.BatchSize, o.MaxRetries = ",", 4, 1000, 8
-	o.RequestTimeout, o.Grace = 30e9, 30e9
-	o.Progress, o.LogFormat = "never", "text"
-	o.stop = make(chan struct{})
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		return err
+	}
+	de := &env{
+		io:   &IOStreams{In: e.io.In, Out: e.io.Out, ErrOut: e.io.Out},
+		args: e.args,
+		getenv: func(k string) string {
+			if k == "TALON_API_KEY" {
+				return demoKey
+			}
+			return ""
+		},
+	}
+	o := de.newSyncOptions(s.entity)
+	o.Input, o.BaseURL, o.Progress = path, url, "never"
 	o.Rejects = path + ".rejects.jsonl"
-	return o
+	s.setup(o)
+	if err := runSync(ctx, o); err != nil {
+		return fmt.Errorf("demo %s: %w", s.entity, err)
+	}
+	return nil
 }
 
 func printState(e *env, st emulator.State) error {

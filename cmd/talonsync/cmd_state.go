@@ -2,10 +2,12 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"maps"
 	"os"
 	"slices"
@@ -23,6 +25,7 @@ type stateOptions struct {
 	Yes  bool
 	JSON bool
 	io   *IOStreams
+	log  *slog.Logger
 }
 
 func newStateCmd(e *env) *cobra.Command {
@@ -34,15 +37,15 @@ func newStateCmd(e *env) *cobra.Command {
 			return usage(fmt.Errorf("%s needs a subcommand: inspect, export or reset", cmd.CommandPath()))
 		},
 	}
-	sub := func(use, short string, run func(*stateOptions) error, flags func(*cobra.Command, *stateOptions)) *cobra.Command {
-		o := &stateOptions{io: e.io}
+	sub := func(use, short string, run func(context.Context, *stateOptions) error, flags func(*cobra.Command, *stateOptions)) *cobra.Command {
+		o := &stateOptions{io: e.io, log: e.log}
 		c := &cobra.Command{
 			Use: use + " --state PATH", Short: short, Args: cobra.NoArgs,
-			RunE: func(*cobra.Command, []string) error {
+			RunE: func(cmd *cobra.Command, _ []string) error {
 				if o.Path == "" {
 					return usage(errors.New("--state PATH is required"))
 				}
-				return run(o)
+				return run(cmd.Context(), o)
 			},
 		}
 		c.Flags().StringVar(&o.Path, "state", "", "the state file (required)")
@@ -83,7 +86,7 @@ type stateSummary struct {
 	LastRun  *state.RunInfo   `json:"last_run,omitempty"`
 }
 
-func runStateInspect(o *stateOptions) error {
+func runStateInspect(ctx context.Context, o *stateOptions) error {
 	s, err := openStateFile(o.Path, true)
 	if err != nil {
 		return err
@@ -98,6 +101,9 @@ func runStateInspect(o *stateOptions) error {
 		sum.Identity = &id
 	}
 	err = s.Each(func(e state.Entry) error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		sum.Keys++
 		sum.Targets[targetOf(id, e.Key)]++
 		return nil
@@ -170,7 +176,7 @@ type exportLine struct {
 	LastSeen    time.Time `json:"last_seen,omitzero"`
 }
 
-func runStateExport(o *stateOptions) error {
+func runStateExport(ctx context.Context, o *stateOptions) error {
 	s, err := openStateFile(o.Path, true)
 	if err != nil {
 		return err
@@ -180,6 +186,9 @@ func runStateExport(o *stateOptions) error {
 	enc := json.NewEncoder(bw)
 	times := map[uint64]time.Time{}
 	err = s.Each(func(e state.Entry) error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		t, ok := times[e.Seen]
 		if !ok {
 			// Each holds a read transaction; RunStarted opens another, which
@@ -195,7 +204,7 @@ func runStateExport(o *stateOptions) error {
 	return bw.Flush()
 }
 
-func runStateReset(o *stateOptions) error {
+func runStateReset(_ context.Context, o *stateOptions) error {
 	if !o.Yes {
 		return usage(fmt.Errorf("state reset deletes everything %s holds: give --yes to confirm", o.Path))
 	}
@@ -210,6 +219,6 @@ func runStateReset(o *stateOptions) error {
 	if err := s.Reset(); err != nil {
 		return err
 	}
-	fmt.Fprintf(o.io.ErrOut, "talonsync: %s reset: it holds nothing now\n", o.Path)
+	o.log.Info(o.Path + " reset: it holds nothing now")
 	return nil
 }

@@ -26,11 +26,11 @@ func (o *syncOptions) apiKey() (talon.Secret, error) {
 			return "", usage(fmt.Errorf("--api-key-file %s is empty", o.APIKeyFile))
 		}
 		if st, err := os.Stat(o.APIKeyFile); err == nil && st.Mode().Perm()&0o077 != 0 {
-			fmt.Fprintf(o.io.ErrOut, "talonsync: warning: %s is readable by other users (mode %v); chmod 600 it\n", o.APIKeyFile, st.Mode().Perm())
+			o.log().Warn(fmt.Sprintf("%s is readable by other users (mode %v); chmod 600 it", o.APIKeyFile, st.Mode().Perm()))
 		}
 		return talon.Secret(key), nil
 	}
-	if key := strings.TrimSpace(o.getenv("TALON_API_KEY")); key != "" {
+	if key := strings.TrimSpace(o.env.env("TALON_API_KEY")); key != "" {
 		return talon.Secret(key), nil
 	}
 	return "", usage(errors.New("no API key: set $TALON_API_KEY or give --api-key-file PATH"))
@@ -41,7 +41,7 @@ func (o *syncOptions) baseURL() string {
 	if o.BaseURL != "" {
 		return o.BaseURL
 	}
-	return o.getenv("TALON_BASE_URL")
+	return o.env.env("TALON_BASE_URL")
 }
 
 // client builds the API client from the connection flags.
@@ -67,7 +67,7 @@ func (o *syncOptions) client() (*talon.Client, error) {
 		return nil, usage(err)
 	}
 	if o.AllowInsecure {
-		fmt.Fprintln(o.io.ErrOut, "talonsync: WARNING: --allow-insecure-http is set: the API key may cross the network unencrypted")
+		o.log().Warn("--allow-insecure-http is set: the API key may cross the network unencrypted")
 	}
 	return c, nil
 }

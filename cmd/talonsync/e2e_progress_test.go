@@ -37,7 +37,7 @@ func TestE2EProgress(t *testing.T) {
 			name:  "status lines when stderr is not a terminal",
 			flags: nil,
 			check: func(t *testing.T, stderr string) {
-				assert.Contains(t, stderr, "msg=progress")
+				assert.Contains(t, stderr, "talonsync: progress ")
 				assert.Regexp(t, `read=\d+ delivered=\d+ rejected=0`, stderr)
 				assert.Contains(t, stderr, "percent=")
 			},
@@ -64,7 +64,7 @@ func TestE2EProgress(t *testing.T) {
 			check: func(t *testing.T, stderr string) {
 				assert.Contains(t, stderr, "rows/s")
 				assert.Contains(t, stderr, "delivered")
-				assert.NotContains(t, stderr, "msg=progress")
+				assert.NotContains(t, stderr, "talonsync: progress ")
 			},
 		},
 		{

@@ -21,7 +21,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/talonsync/talonsync/internal/batch"
+	"github.com/talonsync/talonsync/internal/checkpoint"
 	"github.com/talonsync/talonsync/internal/talon/emulator"
 )
 
@@ -309,7 +309,7 @@ func assertFinished(t *testing.T, r resumeRun, fx catalogFixture) {
 	assert.Zero(t, rep.Failed, "report failed")
 	assert.Equal(t, fx.applied, rep.Delivered, "report delivered")
 	assert.Equal(t, int64(len(fx.rejected)), rep.Rejected, "report rejected")
-	cp, err := batch.ReadCheckpoint(r.checkpoint)
+	cp, err := checkpoint.Read(r.checkpoint)
 	require.NoError(t, err)
 	assert.True(t, cp.Completed, "checkpoint completed")
 	assert.Equal(t, int64(fx.rows), cp.Counts.Read, "checkpoint read")
@@ -369,7 +369,7 @@ func TestResumeAfterKill(t *testing.T) {
 					k.after(srv)
 				}
 				if _, err := os.Stat(r.checkpoint); err == nil {
-					_, err := batch.ReadCheckpoint(r.checkpoint)
+					_, err := checkpoint.Read(r.checkpoint)
 					require.NoError(t, err, "checkpoint after SIGKILL")
 				}
 			}
@@ -423,7 +423,7 @@ func TestResumeAfterSignal(t *testing.T) {
 			fi, err := os.Stat(r.checkpoint)
 			require.NoError(t, err)
 			assert.Equal(t, os.FileMode(0o600), fi.Mode().Perm(), "checkpoint mode")
-			cp, err := batch.ReadCheckpoint(r.checkpoint)
+			cp, err := checkpoint.Read(r.checkpoint)
 			require.NoError(t, err)
 			assert.False(t, cp.Completed)
 			// A graceful stop waits for the requests in flight, so the
@@ -471,7 +471,7 @@ func TestResumeSecondSignalExitsAtOnce(t *testing.T) {
 	assert.Less(t, p.exitAt.Sub(p.started), latency, "exit waited for the requests in flight")
 	assert.Zero(t, srv.Stats().Requests[200], "no request can have been answered yet")
 
-	cp, err := batch.ReadCheckpoint(r.checkpoint)
+	cp, err := checkpoint.Read(r.checkpoint)
 	require.NoError(t, err, "checkpoint after the second signal")
 	assert.False(t, cp.Completed)
 
@@ -507,7 +507,7 @@ func TestResumeSafetyChecks(t *testing.T) {
 		r := newResumeRun(t, fx)
 		res := runCLI(t, srv.URL(), testKey, r.cli())
 		require.Equal(t, exitOK, res.Code, res.Stderr)
-		old, err := batch.ReadCheckpoint(r.checkpoint)
+		old, err := checkpoint.Read(r.checkpoint)
 		require.NoError(t, err)
 
 		// Tonight's export replaces yesterday's at the same path; it has
@@ -524,7 +524,7 @@ func TestResumeSafetyChecks(t *testing.T) {
 		maps.Copy(want, next.want)
 		assertCatalogState(t, srv, catalogFixture{want: want})
 		assertFinished(t, r, next)
-		cp, err := batch.ReadCheckpoint(r.checkpoint)
+		cp, err := checkpoint.Read(r.checkpoint)
 		require.NoError(t, err)
 		assert.NotEqual(t, old.Input, cp.Input, "the checkpoint now names the new input")
 		assert.Equal(t, 1, cp.Runs)
@@ -623,7 +623,7 @@ func TestResumeStdin(t *testing.T) {
 			tc.stop(t, p, srv)
 			res := p.wait(t, slow(20*time.Second))
 			require.Equal(t, tc.code, res.Code, res.Stderr)
-			cp, err := batch.ReadCheckpoint(r.checkpoint)
+			cp, err := checkpoint.Read(r.checkpoint)
 			require.NoError(t, err)
 			require.False(t, cp.Completed)
 			assert.Equal(t, int64(-1), cp.Input.Size, "a stream has no size")

@@ -168,7 +168,7 @@ func TestSecurityKeyNeverShown(t *testing.T) {
 		{name: "text logs, verbose retries", entity: "profiles", flaky: 1, extra: []string{"-v"}, wantErr: "retrying"},
 		{name: "key file readable by others", entity: "profiles", keyFile: 0o644, wantErr: "readable by other users"},
 		{name: "key file", entity: "audiences", keyFile: 0o600},
-		{name: "allow insecure http", entity: "profiles", extra: []string{"--allow-insecure-http"}, wantErr: "WARNING"},
+		{name: "allow insecure http", entity: "profiles", extra: []string{"--allow-insecure-http"}, wantErr: "warning: --allow-insecure-http"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -358,7 +358,7 @@ func TestSecurityNoTLSBypassFlag(t *testing.T) {
 		// The last run finds a completed checkpoint: it sends nothing, and still warns.
 		res := runCLI(t, srv.URL(), leakKey, cli{args: args})
 		require.Equal(t, exitOK, res.Code, res.Stderr)
-		assert.Contains(t, res.Stderr, "WARNING: --allow-insecure-http", "run %d (%s)", i, entity)
+		assert.Contains(t, res.Stderr, "warning: --allow-insecure-http", "run %d (%s)", i, entity)
 		secAssertClean(t, "", map[string]string{"stderr": res.Stderr, "stdout": res.Stdout})
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"io/fs"
 
 	"github.com/talonsync/talonsync/internal/batch"
+	"github.com/talonsync/talonsync/internal/checkpoint"
 )
 
 // Exit codes, documented in the README.
@@ -44,8 +45,8 @@ func exitCode(err error) int {
 	case errors.Is(err, batch.ErrInterrupted), errors.Is(err, context.Canceled):
 		return exitInterrupted
 	case errors.As(err, &ue),
-		errors.Is(err, batch.ErrCheckpointMismatch),
-		errors.Is(err, batch.ErrLocked),
+		errors.Is(err, checkpoint.ErrMismatch),
+		errors.Is(err, checkpoint.ErrLocked),
 		errors.Is(err, fs.ErrNotExist):
 		return exitUsage
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/talonsync/talonsync/internal/batch"
+	"github.com/talonsync/talonsync/internal/checkpoint"
 	"github.com/talonsync/talonsync/internal/readers"
 	"github.com/talonsync/talonsync/internal/state"
 )
@@ -28,8 +29,8 @@ type incremental struct {
 	tr      *state.Tracker
 	started time.Time
 
-	prune        batch.Counts // the removal phase's counters
-	pruneSkipped string       // why a prune did not run, if it did not
+	prune        checkpoint.Counts // the removal phase's counters
+	pruneSkipped string            // why a prune did not run, if it did not
 }
 
 // addPruneFlags adds --prune or --mirror (name) and --max-prune.
@@ -40,7 +41,7 @@ func (o *syncOptions) addPruneFlags(fs *pflag.FlagSet, name string) {
 	case "mirror":
 		fs.BoolVar(&o.Mirror, "mirror", false, "with --state, the file is the complete member list: add new members, delete the members it lacks")
 	}
-	fs.Float64Var(&o.MaxPrune, "max-prune", 0.10, "refuse to remove more than this share of the known items (0-1)")
+	fs.Float64Var(&o.MaxPrune, "max-prune", o.MaxPrune, "refuse to remove more than this share of the known items (0-1)")
 }
 
 // pruning reports whether the run removes what the feed lacks.
@@ -106,7 +107,7 @@ func (inc *incremental) start(st *resumeState) readers.Position {
 	if inc.reread(st) {
 		return readers.Position{}
 	}
-	return st.start.Resume
+	return st.record.Progress.Resume
 }
 
 // configure sets the pipeline hooks.
@@ -119,7 +120,7 @@ func (inc *incremental) configure(cfg *batch.Config, st *resumeState) {
 		cfg.OnDelivered = inc.tr.Delivered
 	}
 	if inc.reread(st) {
-		done, from := st.start.Skipper(), st.start.Resume.Line
+		done, from := st.record.Progress.Skipper(), st.record.Progress.Resume.Line
 		cfg.Skip = func(line int64) bool { return line < from || done(line) }
 	}
 }
@@ -135,16 +136,15 @@ func (inc *incremental) source(rd *readers.Reader) batch.Source {
 
 // finish runs the removal phase after a complete run with --prune or
 // --mirror: the keys the state knows and the feed lacks are removed
-// through the same pipeline (cfg, with its own counters and the same
-// rejects file). quiesce stops the checkpoint timer, which also writes to
-// the rejects file. It returns the run's error.
-func (inc *incremental) finish(ctx context.Context, runErr error, cfg batch.Config, rejects *batch.RejectsFile, quiesce func()) error {
+// through the same pipeline (cfg, with its own counters, no checkpoint, and
+// the same rejects file). It returns the run's error.
+func (inc *incremental) finish(ctx context.Context, runErr error, cfg batch.Config) error {
 	if inc == nil || !inc.o.pruning() || runErr != nil {
 		return runErr
 	}
 	if ok, why := inc.tr.Complete(); !ok {
 		inc.pruneSkipped = why
-		fmt.Fprintf(inc.o.io.ErrOut, "talonsync: warning: nothing removed: %s\n", why)
+		inc.o.log().Warn("nothing removed: " + why)
 		return nil
 	}
 	stale, total, err := inc.tr.Stale()
@@ -160,20 +160,17 @@ func (inc *incremental) finish(ctx context.Context, runErr error, cfg batch.Conf
 	}
 	if inc.o.DryRun {
 		err := inc.tr.StaleKeys(func(key string) error {
-			_, err := fmt.Fprintln(inc.o.io.Out, key)
+			_, err := fmt.Fprintln(inc.o.io().Out, key)
 			return err
 		})
 		inc.prune.Delivered = stale
 		return err
 	}
-	quiesce()
-	fmt.Fprintf(inc.o.io.ErrOut, "talonsync: removing %d of %d known items that are not in this feed\n", stale, total)
-	stats := &batch.Stats{}
-	cfg.Stats = stats
-	cfg.Ledger = batch.NewLedger(stats, rejects, false, batch.Progress{})
-	cfg.Skip, cfg.Unchanged, cfg.Commit = nil, nil, nil
-	err = batch.Run(ctx, inc.tr.Removals(), cfg)
-	inc.prune = stats.Snapshot()
+	inc.o.log().Info(fmt.Sprintf("removing %d of %d known items that are not in this feed", stale, total))
+	cfg.Stats = &batch.Stats{}
+	cfg.Skip, cfg.Unchanged, cfg.Checkpoint = nil, nil, nil
+	res, err := batch.Run(ctx, inc.tr.Removals(), cfg)
+	inc.prune = res.Counts
 	return err
 }
 
@@ -194,6 +191,6 @@ func (inc *incremental) report(rep *report) {
 		Pruned: rep.Pruned, Error: rep.Error,
 	}
 	if err := inc.store.FinishRun(info); err != nil {
-		fmt.Fprintf(inc.o.io.ErrOut, "talonsync: warning: %v\n", err)
+		inc.o.log().Warn(err.Error())
 	}
 }

@@ -20,7 +20,7 @@ type progress struct {
 
 func startProgress(o *syncOptions, stats *batch.Stats, in *readers.Input, logger *slog.Logger) *progress {
 	p := &progress{done: make(chan struct{})}
-	bar := o.Progress == "always" || (o.Progress == "auto" && o.io.ErrTTY)
+	bar := o.Progress == "always" || (o.Progress == "auto" && o.io().ErrTTY)
 	if o.Progress == "never" || (!bar && o.StatsInterval <= 0) {
 		return p
 	}
@@ -39,7 +39,7 @@ func startProgress(o *syncOptions, stats *batch.Stats, in *readers.Input, logger
 func (p *progress) drawBar(o *syncOptions, stats *batch.Stats, in *readers.Input) {
 	size := in.Size()
 	opts := []progressbar.Option{
-		progressbar.OptionSetWriter(o.io.ErrOut),
+		progressbar.OptionSetWriter(o.io().ErrOut),
 		progressbar.OptionSetDescription(o.Entity.String()),
 		progressbar.OptionThrottle(200 * time.Millisecond),
 		progressbar.OptionShowElapsedTimeOnFinish(),

@@ -3,11 +3,11 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"io"
+	"log/slog"
 	"os"
 	"time"
 
-	"github.com/talonsync/talonsync/internal/batch"
+	"github.com/talonsync/talonsync/internal/checkpoint"
 )
 
 // report is the JSON written by --report. Counts cover the whole input
@@ -40,15 +40,15 @@ type report struct {
 	PeakRSSBytes int64 `json:"peak_rss_bytes,omitempty"`
 }
 
-func newReport(o *syncOptions, st *resumeState, run batch.Counts, elapsed time.Duration, runErr error) *report {
-	total := st.prior.Add(run)
+func newReport(o *syncOptions, st *resumeState, run checkpoint.Counts, elapsed time.Duration, runErr error) *report {
+	total := st.prior().Add(run)
 	r := &report{
 		Entity: o.Entity.String(), Input: o.Input, DryRun: o.DryRun,
 		Read: total.Read, Delivered: total.Delivered, Rejected: total.Rejected, Unchanged: total.Unchanged,
 		Failed:  total.Read - total.Delivered - total.Rejected - total.Unchanged,
 		Batches: total.Batches, Requests: total.Requests, Retries: total.Retries,
-		ElapsedSeconds: st.base.Elapsed + elapsed.Seconds(),
-		Runs:           max(st.base.Runs, 1), Resumed: st.resumed,
+		ElapsedSeconds: st.record.Elapsed + elapsed.Seconds(),
+		Runs:           max(st.record.Runs, 1), Resumed: st.resumed,
 		RunRead: run.Read, RunElapsedSeconds: elapsed.Seconds(),
 	}
 	if r.RunElapsedSeconds > 0 {
@@ -72,8 +72,10 @@ func (r *report) write(path string) error {
 	return nil
 }
 
-// summary prints the short human summary to w.
-func (r *report) summary(w io.Writer, o *syncOptions) {
+// summary logs the short human summary: one line of counts, with the
+// report's figures as a group for the JSON format, and lines for the
+// removals, the runs of a resumed input and the rejects file.
+func (r *report) summary(log *slog.Logger, o *syncOptions) {
 	mode := ""
 	if r.DryRun {
 		mode = " (dry run: nothing was sent)"
@@ -82,15 +84,21 @@ func (r *report) summary(w io.Writer, o *syncOptions) {
 	if o.State != "" {
 		unchanged = fmt.Sprintf(", %d unchanged", r.Unchanged)
 	}
-	fmt.Fprintf(w, "talonsync %s: %d read, %d delivered%s, %d rejected, %d failed in %.1fs (%.0f rows/s), %d requests, %d retries%s\n",
-		r.Entity, r.Read, r.Delivered, unchanged, r.Rejected, r.Failed, r.RunElapsedSeconds, r.RowsPerSecond, r.Requests, r.Retries, mode)
+	log.Info(fmt.Sprintf("talonsync %s: %d read, %d delivered%s, %d rejected, %d failed in %.1fs (%.0f rows/s), %d requests, %d retries%s",
+		r.Entity, r.Read, r.Delivered, unchanged, r.Rejected, r.Failed, r.RunElapsedSeconds, r.RowsPerSecond, r.Requests, r.Retries, mode),
+		slog.Group("summary",
+			"entity", r.Entity, "read", r.Read, "delivered", r.Delivered, "unchanged", r.Unchanged, "rejected", r.Rejected,
+			"failed", r.Failed, "elapsed_seconds", r.RunElapsedSeconds, "rows_per_second", r.RowsPerSecond,
+			"requests", r.Requests, "retries", r.Retries, "dry_run", r.DryRun))
 	if o.pruning() {
-		fmt.Fprintf(w, "  removed as absent from this feed: %d, rejected: %d\n", r.Pruned, r.PruneRejected)
+		log.Info(fmt.Sprintf("removed as absent from this feed: %d, rejected: %d", r.Pruned, r.PruneRejected),
+			slog.Group("prune", "removed", r.Pruned, "rejected", r.PruneRejected))
 	}
 	if r.Resumed {
-		fmt.Fprintf(w, "  over %d runs; this run read %d rows\n", r.Runs, r.RunRead)
+		log.Info(fmt.Sprintf("over %d runs; this run read %d rows", r.Runs, r.RunRead),
+			slog.Group("runs", "runs", r.Runs, "run_read", r.RunRead))
 	}
 	if r.Rejected > 0 {
-		fmt.Fprintf(w, "  rejected rows: %s\n", r.RejectsPath)
+		log.Info("rejected rows: "+r.RejectsPath, slog.Group("rejects", "path", r.RejectsPath, "rows", r.Rejected))
 	}
 }

@@ -5,168 +5,218 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
-	"os"
+	"io"
+	"log/slog"
 	"time"
 
 	"github.com/talonsync/talonsync/internal/batch"
+	"github.com/talonsync/talonsync/internal/checkpoint"
 	"github.com/talonsync/talonsync/internal/readers"
 	"github.com/talonsync/talonsync/internal/talon"
 )
 
-// runSync runs one sync command end to end: it opens the input and the
-// checkpoint, sends every row, and writes the rejects, report and summary.
+// runSync runs one sync command end to end: resolve the inputs, run the
+// pipeline, report, and map the outcome to the command's error (and so its
+// exit code).
 func runSync(ctx context.Context, o *syncOptions) error {
-	if err := o.validate(); err != nil {
+	o.env.log = newLogger(o.io().ErrOut, o.LogFormat, o.Verbose)
+	j, err := o.prepare(ctx)
+	if err != nil {
 		return err
 	}
-	if o.DryRun && o.Checkpoint != "" {
-		return usage(errors.New("--dry-run cannot be used with --checkpoint: a dry run confirms nothing"))
+	defer j.close()
+	if j.st.finished {
+		j.log.Info(fmt.Sprintf("nothing to do: checkpoint %s says this input was already synced completely (%d delivered, %d rejected)",
+			o.Checkpoint, j.st.record.Counts.Delivered, j.st.record.Counts.Rejected))
+		return nil
+	}
+	started := time.Now()
+	res, runErr := j.execute(ctx)
+	rep, runErr := j.finish(res, runErr, time.Since(started))
+	return o.outcome(rep, runErr)
+}
+
+// job is one sync run, resolved from its options: the sender, the input and
+// its reader, the checkpoint decision, the state and the rejects file.
+type job struct {
+	o       *syncOptions
+	log     *slog.Logger
+	sender  batch.Sender
+	in      *readers.Input
+	rd      *readers.Reader
+	st      *resumeState
+	inc     *incremental
+	rejects *checkpoint.RejectsFile
+	stats   *batch.Stats
+}
+
+// prepare checks the options and opens everything a run needs, before
+// anything is sent.
+func (o *syncOptions) prepare(ctx context.Context) (_ *job, err error) {
+	if err := o.validate(); err != nil {
+		return nil, err
 	}
 	format, err := o.format()
 	if err != nil {
-		return err
+		return nil, err
+	}
+	j := &job{o: o, log: o.log(), stats: &batch.Stats{}}
+	defer func() {
+		if err != nil {
+			j.close()
+		}
+	}()
+	if !o.DryRun {
+		if j.sender, err = o.client(); err != nil {
+			return nil, err
+		}
+	}
+	fp, stdin, err := o.fingerprint(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if j.st, err = o.openCheckpoint(fp, o.settings(format)); err != nil || j.st.finished {
+		return j, err
+	}
+	if j.inc, err = o.openState(); err != nil {
+		return nil, err
+	}
+	return j, j.open(format, stdin)
+}
+
+// open opens the input, its reader and the rejects file.
+func (j *job) open(format readers.Format, stdin io.Reader) error {
+	o := j.o
+	var err error
+	if j.in, err = readers.Open(o.Input, stdin); err != nil {
+		return fmt.Errorf("open input: %w", err)
 	}
 	delim, _ := o.delimiter()
-	logger := newLogger(o)
-
-	var sender batch.Sender
-	if !o.DryRun {
-		c, err := o.client()
-		if err != nil {
-			return err
-		}
-		sender = c
-	}
-
-	stdin := o.io.In
-	var fp batch.InputFingerprint
-	if o.Input == "-" {
-		br := bufio.NewReaderSize(o.io.In, 1<<20)
-		head, _ := br.Peek(1 << 20) // a shorter stream is fine
-		fp, stdin = batch.FingerprintStream(head), br
-	} else if fp, err = batch.FingerprintFile(o.Input); err != nil {
-		return fmt.Errorf("open input: %w", err)
-	}
-	settings := batch.Settings{
-		Entity: o.Entity.String(), Format: format.String(), CatalogID: o.CatalogID,
-		AudienceID: o.AudienceID, Action: o.AudienceAction, BatchSize: o.BatchSize, Lanes: o.Workers,
-	}
-	if format == readers.FormatCSV {
-		settings.Delimiter = string(delim)
-	}
-	st, err := o.openCheckpoint(fp, settings)
-	if err != nil {
-		return err
-	}
-	defer st.release()
-	if st.finished {
-		fmt.Fprintf(o.io.ErrOut, "talonsync: nothing to do: checkpoint %s says this input was already synced completely (%d delivered, %d rejected)\n",
-			o.Checkpoint, st.base.Counts.Delivered, st.base.Counts.Rejected)
-		return nil
-	}
-	if st.resumed {
-		fmt.Fprintf(o.io.ErrOut, "talonsync: resuming from checkpoint %s: %d rows already done, continuing at line %d\n",
-			o.Checkpoint, st.prior.Read, st.start.Resume.Line)
-	}
-
-	inc, err := o.openState()
-	if err != nil {
-		return err
-	}
-	defer inc.close()
-
-	in, err := readers.Open(o.Input, stdin)
-	if err != nil {
-		return fmt.Errorf("open input: %w", err)
-	}
-	defer in.Close()
-	rd, err := readers.NewReader(in, readers.Options{
+	j.rd, err = readers.NewReader(j.in, readers.Options{
 		Entity: o.Entity, Format: format, Delimiter: delim,
 		AudienceID: o.AudienceID, AudienceAction: o.AudienceAction, AllowBulk: o.AllowBulk,
-		Start: inc.start(st),
+		Start: j.inc.start(j.st),
 	})
 	if err != nil {
 		return usage(fmt.Errorf("read %s: %w", o.Input, err))
 	}
-	rejects, err := batch.OpenRejects(st.rejectsPath, st.start.RejectsSize)
-	if err != nil {
-		return err
-	}
-	stats := &batch.Stats{}
-	ledger := batch.NewLedger(stats, rejects, o.Checkpoint != "", st.start)
+	j.rejects, err = checkpoint.OpenRejects(j.st.rejectsPath, j.st.record.Progress.RejectsSize)
+	return err
+}
 
-	runCtx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var ckpt *batch.Checkpointer
-	ckptDone := make(chan struct{})
-	ckptCtx, stopCkpt := context.WithCancel(runCtx)
-	defer stopCkpt()
-	if o.Checkpoint != "" {
-		ckpt = batch.NewCheckpointer(o.Checkpoint, st.base, st.prior, ledger, stats, time.Second, nil)
-		go func() { defer close(ckptDone); ckpt.Run(ckptCtx) }()
-	} else {
-		close(ckptDone)
+func (j *job) close() {
+	if j.in != nil {
+		j.in.Close()
 	}
+	j.inc.close()
+	j.st.release()
+	if j.rejects != nil {
+		j.rejects.Close(false)
+	}
+}
 
-	stop := o.stop
-	done := make(chan struct{})
-	if stop == nil {
-		sc := make(chan struct{})
-		stop = sc
-		exit := o.exit
-		if exit == nil {
-			exit = os.Exit
+// fingerprint identifies the input for the checkpoint, and returns the
+// stream a stdin run reads (its head already peeked).
+func (o *syncOptions) fingerprint(ctx context.Context) (checkpoint.Fingerprint, io.Reader, error) {
+	if o.Input == "-" {
+		br := bufio.NewReaderSize(interruptible(ctx, o.io().In), 1<<20)
+		head, err := br.Peek(1 << 20)
+		if ctx.Err() != nil {
+			return checkpoint.Fingerprint{}, nil, ctx.Err()
 		}
-		watchSignals(o.io.Signals, sc, done, func(s os.Signal) {
-			fmt.Fprintf(o.io.ErrOut, "talonsync: %v: finishing requests in flight, then stopping (send it again to exit at once)\n", s)
-		}, exit)
+		if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, bufio.ErrBufferFull) {
+			return checkpoint.Fingerprint{}, nil, fmt.Errorf("read stdin: %w", err)
+		}
+		return checkpoint.FingerprintStream(head), br, nil
 	}
-	prog := startProgress(o, stats, in, logger)
+	fp, err := checkpoint.FingerprintFile(o.Input)
+	if err != nil {
+		return fp, nil, fmt.Errorf("open input: %w", err)
+	}
+	return fp, nil, nil
+}
 
+// settings are the options that shape batches, which a checkpoint records.
+func (o *syncOptions) settings(format readers.Format) checkpoint.Settings {
+	s := checkpoint.Settings{
+		Entity: o.Entity.String(), Format: format.String(), CatalogID: o.CatalogID,
+		AudienceID: o.AudienceID, Action: o.AudienceAction, BatchSize: o.BatchSize, Lanes: o.Workers,
+	}
+	if format == readers.FormatCSV {
+		d, _ := o.delimiter()
+		s.Delimiter = string(d)
+	}
+	return s
+}
+
+// execute runs the pipeline, with the progress display beside it.
+func (j *job) execute(ctx context.Context) (batch.Result, error) {
+	if j.st.resumed {
+		j.log.Info(fmt.Sprintf("resuming from checkpoint %s: %d rows already done, continuing at line %d",
+			j.o.Checkpoint, j.st.prior().Read, j.st.record.Progress.Resume.Line))
+	}
+	defer context.AfterFunc(ctx, func() {
+		j.log.Warn(fmt.Sprintf("%v: finishing requests in flight, then stopping (send it again to exit at once)", context.Cause(ctx)))
+	})()
+	prog := startProgress(j.o, j.stats, j.in, j.log)
+	cfg := j.config()
+	res, err := batch.Run(ctx, j.inc.source(j.rd), cfg)
+	err = j.inc.finish(ctx, err, cfg)
+	if err == nil {
+		err = j.complete()
+	}
+	prog.stop()
+	if j.in.Grew() {
+		j.log.Warn(fmt.Sprintf("%s grew while it was read; only its first %d bytes, its size at start, were read: sync the rows appended since in another run", j.o.Input, j.in.Size()))
+	}
+	return res, err
+}
+
+// complete marks the checkpoint completed after a prune phase, which runs
+// after the pipeline's own final checkpoint.
+func (j *job) complete() error {
+	if j.o.Checkpoint == "" || !j.o.pruning() {
+		return nil
+	}
+	return checkpoint.MarkCompleted(j.o.Checkpoint, time.Now())
+}
+
+// config is the pipeline's configuration.
+func (j *job) config() batch.Config {
+	o := j.o
 	cfg := batch.Config{
-		Endpoint: endpointOf(o.Entity), CatalogID: o.CatalogID, Silent: silentOf(o), RunID: st.base.RunID,
+		Endpoint: endpointOf(o.Entity), CatalogID: o.CatalogID, Silent: silentOf(o), RunID: j.st.record.RunID,
 		Lanes: o.Workers, BatchSize: o.BatchSize, Rate: o.Rate, Grace: o.Grace,
 		Retry:  batch.RetryPolicy{MaxRetries: retriesFlag(o.MaxRetries), Base: o.retryBase},
-		Sender: sender, Ledger: ledger, Stats: stats, Stop: stop, Logger: logger,
+		Sender: j.sender, Rejects: j.rejects, Stats: j.stats, Logger: j.log,
 	}
-	if st.resumed {
-		cfg.Skip = st.start.Skipper()
+	if o.Checkpoint != "" {
+		cfg.Checkpoint = &batch.Checkpointing{Path: o.Checkpoint, Record: j.st.record, Complete: !o.pruning()}
 	}
-	inc.configure(&cfg, st)
-	if ckpt != nil {
-		cfg.Commit = ckpt.Commit
+	if j.st.resumed {
+		cfg.Skip = j.st.record.Progress.Skipper()
 	}
-	started := time.Now()
-	runErr := batch.Run(runCtx, inc.source(rd), cfg)
-	runErr = inc.finish(runCtx, runErr, cfg, rejects, func() { stopCkpt(); <-ckptDone })
-	elapsed := time.Since(started)
-	if in.Grew() {
-		fmt.Fprintf(o.io.ErrOut, "talonsync: warning: %s grew while it was read; only its first %d bytes, its size at start, were read: sync the rows appended since in another run\n", o.Input, in.Size())
-	}
-	close(done)
-	prog.stop()
-	cancel()
-	<-ckptDone
+	j.inc.configure(&cfg, j.st)
+	return cfg
+}
 
-	if ckpt != nil {
-		if err := ckpt.Write(runErr == nil); err != nil && runErr == nil {
-			runErr = err
-		}
-	}
-	if err := ledger.Close(!st.resumed); err != nil && runErr == nil {
+// finish closes the rejects file, writes the report and prints the
+// summary.
+func (j *job) finish(res batch.Result, runErr error, elapsed time.Duration) (*report, error) {
+	if err := j.rejects.Close(!j.st.resumed); err != nil && runErr == nil {
 		runErr = err
 	}
-	rep := newReport(o, st, stats.Snapshot(), elapsed, runErr)
-	rep.RejectsPath = rejects.Path()
-	inc.report(rep)
-	if o.Report != "" {
-		if err := rep.write(o.Report); err != nil && runErr == nil {
+	j.rejects = nil
+	rep := newReport(j.o, j.st, res.Counts, elapsed, runErr)
+	rep.RejectsPath = j.st.rejectsPath
+	j.inc.report(rep)
+	if j.o.Report != "" {
+		if err := rep.write(j.o.Report); err != nil && runErr == nil {
 			runErr = err
 		}
 	}
-	rep.summary(o.io.ErrOut, o)
-	return o.outcome(rep, runErr)
+	rep.summary(j.log, j.o)
+	return rep, runErr
 }
 
 // outcome turns the run's result into the command's error (and so its exit code).
@@ -179,20 +229,18 @@ func (o *syncOptions) outcome(rep *report, runErr error) error {
 		return nil
 	case errors.Is(runErr, batch.ErrInterrupted):
 		if o.Checkpoint != "" {
-			fmt.Fprintf(o.io.ErrOut, "talonsync: interrupted; the checkpoint is saved. Resume with the same command:\n  %s\n", o.commandLine())
+			o.log().Info("interrupted; the checkpoint is saved. Resume with the same command: " + o.commandLine())
 		} else {
-			fmt.Fprintln(o.io.ErrOut, "talonsync: interrupted; without --checkpoint a new run sends the whole input again")
+			o.log().Info("interrupted; without --checkpoint a new run sends the whole input again")
 		}
 		return quiet(runErr)
 	case errors.As(runErr, &apiErr) && (apiErr.Status == 401 || apiErr.Status == 403):
 		return fmt.Errorf("the API refused the key (%d %s): check $TALON_API_KEY or --api-key-file, and that the key belongs to the Application of this base URL: %w", apiErr.Status, apiErr.Message, runErr)
 	case errors.As(runErr, &apiErr) && apiErr.Status == 404 && o.Entity == readers.EntityCatalog:
 		return fmt.Errorf("catalog %d not found (404): check --catalog-id: %w", o.CatalogID, runErr)
-	case errors.Is(runErr, fs.ErrNotExist):
-		return runErr
 	}
 	if o.Checkpoint != "" {
-		fmt.Fprintf(o.io.ErrOut, "talonsync: the checkpoint is saved; run the same command again to resume\n")
+		o.log().Info("the checkpoint is saved; run the same command again to resume")
 	}
 	return runErr
 }

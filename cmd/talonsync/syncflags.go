@@ -1,7 +1,9 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"time"
 
@@ -60,18 +62,25 @@ type syncOptions struct {
 	MaxPrune float64
 
 	// Set by the command, not by flags.
-	getenv func(string) string
-	io     *IOStreams
+	env *env
 	// retryBase shortens backoff in tests.
 	retryBase time.Duration
-	// stop, when set, replaces signal handling (tests).
-	stop <-chan struct{}
-	// exit ends the process on a second signal.
-	exit func(int)
-	// args are the command-line arguments, for the resume hint.
-	args []string
 	// flags are the command's flags, to tell a default from a given value.
 	flags *pflag.FlagSet
+}
+
+// newSyncOptions returns the options of a sync command for entity with
+// every default set. The flags take their defaults from it, and the demo
+// starts from it, so the defaults live here alone.
+func (e *env) newSyncOptions(entity readers.Entity) *syncOptions {
+	return &syncOptions{
+		Entity: entity, env: e,
+		Delimiter: ",", Silent: true, AudienceAction: talon.AudienceAdd,
+		Workers: 4, BatchSize: talon.MaxItems, MaxRetries: 8,
+		RequestTimeout: 60 * time.Second, Grace: 30 * time.Second,
+		Progress: "auto", StatsInterval: 30 * time.Second, LogFormat: "text",
+		MaxPrune: 0.10,
+	}
 }
 
 func (o *syncOptions) addFlags(fs *pflag.FlagSet) {
@@ -81,21 +90,21 @@ func (o *syncOptions) addFlags(fs *pflag.FlagSet) {
 	fs.BoolVar(&o.AllowInsecure, "allow-insecure-http", false, "allow an http:// base URL to a host that is not loopback (the key crosses the network in clear)")
 
 	fs.StringVar(&o.Format, "format", "", "input format: csv or jsonl (default: from the file extension; required for stdin)")
-	fs.StringVar(&o.Delimiter, "delimiter", ",", `CSV delimiter, one character ("\t" or "tab" for tab; tab by default for .tsv files and --format tsv)`)
+	fs.StringVar(&o.Delimiter, "delimiter", o.Delimiter, `CSV delimiter, one character ("\t" or "tab" for tab; tab by default for .tsv files and --format tsv)`)
 
-	fs.IntVar(&o.Workers, "workers", 4, "parallel lanes, each sending one request at a time (1-64)")
-	fs.IntVar(&o.BatchSize, "batch-size", talon.MaxItems, "items per request (1-1000)")
-	fs.Float64Var(&o.Rate, "rate", 0, "cap on requests per second across all workers (0: no cap)")
-	fs.IntVar(&o.MaxRetries, "max-retries", 8, "retries of a request after a 429, 5xx, 409 or network error")
-	fs.DurationVar(&o.RequestTimeout, "request-timeout", 60*time.Second, "timeout of one HTTP request")
-	fs.DurationVar(&o.Grace, "grace", 30*time.Second, "on SIGINT/SIGTERM, how long to wait for requests in flight")
+	fs.IntVar(&o.Workers, "workers", o.Workers, "requests in flight at once: lanes, each sending one request at a time (1-64)")
+	fs.IntVar(&o.BatchSize, "batch-size", o.BatchSize, "items per request (1-1000)")
+	fs.Float64Var(&o.Rate, "rate", o.Rate, "cap on requests per second across all workers (0: no cap)")
+	fs.IntVar(&o.MaxRetries, "max-retries", o.MaxRetries, "retries of a request after a 429, 5xx, 409 or network error")
+	fs.DurationVar(&o.RequestTimeout, "request-timeout", o.RequestTimeout, "timeout of one HTTP request")
+	fs.DurationVar(&o.Grace, "grace", o.Grace, "on SIGINT/SIGTERM, how long to wait for requests in flight")
 
 	fs.StringVar(&o.Rejects, "rejects", "", "rejects file, JSONL (default: INPUT.rejects.jsonl, or stdin.rejects.jsonl)")
 	fs.StringVar(&o.Report, "report", "", "write a JSON report of the run to this file")
 	fs.BoolVar(&o.DryRun, "dry-run", false, "parse, validate, batch and write rejects and report, but send nothing")
-	fs.StringVar(&o.Progress, "progress", "auto", "progress display: auto (bar on a terminal, else status lines), always (bar), never")
-	fs.DurationVar(&o.StatsInterval, "stats-interval", 30*time.Second, "interval of status lines when stderr is not a terminal")
-	fs.StringVar(&o.LogFormat, "log-format", "text", "log format on stderr: text or json")
+	fs.StringVar(&o.Progress, "progress", o.Progress, "progress display: auto (bar on a terminal, else status lines), always (bar), never")
+	fs.DurationVar(&o.StatsInterval, "stats-interval", o.StatsInterval, "interval of status lines when stderr is not a terminal")
+	fs.StringVar(&o.LogFormat, "log-format", o.LogFormat, "log format on stderr: text or json")
 	fs.BoolVarP(&o.Verbose, "verbose", "v", false, "log retries and other details")
 
 	fs.StringVar(&o.Checkpoint, "checkpoint", "", "checkpoint file: makes the run resumable (run the same command again to resume)")
@@ -132,6 +141,9 @@ func (o *syncOptions) validate() error {
 	}
 	if _, err := o.delimiter(); err != nil {
 		return err
+	}
+	if o.DryRun && o.Checkpoint != "" {
+		return usage(errors.New("--dry-run cannot be used with --checkpoint: a dry run confirms nothing"))
 	}
 	return nil
 }
@@ -190,3 +202,9 @@ func (o *syncOptions) rejectsPath() string {
 	}
 	return o.Input + ".rejects.jsonl"
 }
+
+// log is the logger of the command's stderr lines.
+func (o *syncOptions) log() *slog.Logger { return o.env.log }
+
+// io is the command's streams.
+func (o *syncOptions) io() *IOStreams { return o.env.io }

@@ -4,18 +4,20 @@ import (
 	"context"
 	"sync"
 	"time"
+
+	"github.com/talonsync/talonsync/internal/checkpoint"
 )
 
-// Checkpointer writes the checkpoint of a running sync. Lanes call Commit
+// checkpointer writes the checkpoint of a running sync. Lanes call commit
 // after each batch; concurrent commits share one write (group commit), so
 // durability does not cost a write per batch. It also writes on a timer so
 // that rows rejected while reading are recorded. Safe for concurrent use.
-type Checkpointer struct {
+type checkpointer struct {
 	path   string
-	ledger *Ledger
-	// base is copied into every write; Progress, Counts and time fields are filled in.
-	base     Checkpoint
-	prior    Counts
+	ledger *ledger
+	// base is copied into every write; progress, counts and times are
+	// filled in. Its Counts and Elapsed are those of the earlier runs.
+	base     checkpoint.Record
 	stats    *Stats
 	started  time.Time
 	interval time.Duration
@@ -30,26 +32,20 @@ type Checkpointer struct {
 	wmu sync.Mutex // serialises writes
 }
 
-// NewCheckpointer returns a Checkpointer for path. base holds the
-// fingerprint, settings, rejects path, prior elapsed time and runs; prior
-// are the counts of earlier runs. interval is the timer period (default 1s).
-func NewCheckpointer(path string, base Checkpoint, prior Counts, ledger *Ledger, stats *Stats, interval time.Duration, now func() time.Time) *Checkpointer {
+func newCheckpointer(path string, base checkpoint.Record, l *ledger, stats *Stats, interval time.Duration, now func() time.Time) *checkpointer {
 	if interval <= 0 {
 		interval = time.Second
 	}
-	if now == nil {
-		now = time.Now
-	}
-	return &Checkpointer{
-		path: path, base: base, prior: prior, ledger: ledger, stats: stats,
+	return &checkpointer{
+		path: path, base: base, ledger: l, stats: stats,
 		interval: interval, now: now, started: now(), gather: gatherDelay,
 		next: make(chan struct{}), kick: make(chan struct{}, 1),
 	}
 }
 
-// Commit blocks until a checkpoint that covers every outcome recorded before
-// the call is durable, and returns that write's error.
-func (c *Checkpointer) Commit(ctx context.Context) error {
+// commit blocks until a checkpoint that covers every outcome recorded
+// before the call is durable, and returns that write's error, or ctx's.
+func (c *checkpointer) commit(ctx context.Context) error {
 	c.mu.Lock()
 	ch := c.next
 	c.mu.Unlock()
@@ -67,9 +63,9 @@ func (c *Checkpointer) Commit(ctx context.Context) error {
 	}
 }
 
-// Run writes checkpoints when asked by Commit or on the timer, until ctx is
-// done. It owns no other goroutine.
-func (c *Checkpointer) Run(ctx context.Context) {
+// run writes checkpoints when asked by commit or on the timer, until ctx is
+// done.
+func (c *checkpointer) run(ctx context.Context) {
 	t := time.NewTicker(c.interval)
 	defer t.Stop()
 	for {
@@ -86,7 +82,7 @@ func (c *Checkpointer) Run(ctx context.Context) {
 		ch := c.next
 		c.next = make(chan struct{})
 		c.mu.Unlock()
-		err := c.Write(false)
+		err := c.write(false)
 		c.mu.Lock()
 		c.err = err
 		c.mu.Unlock()
@@ -94,31 +90,30 @@ func (c *Checkpointer) Run(ctx context.Context) {
 	}
 }
 
-// Write takes a snapshot of the ledger and writes the checkpoint now.
+// write takes a snapshot of the ledger and writes the checkpoint now.
 // completed marks the input as finished.
-func (c *Checkpointer) Write(completed bool) error {
+func (c *checkpointer) write(completed bool) error {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
-	p, err := c.ledger.Snapshot()
+	s, err := c.ledger.snapshot()
 	if err != nil {
 		return err
 	}
 	cp := c.base
-	cp.Version = CheckpointVersion
 	cp.Completed = completed
-	cp.Progress = p
+	cp.Progress = s.progress
 	run := c.stats.Snapshot()
 	// The checkpoint's Read counts rows done, so that a resumed run that
 	// reads the rest adds up to the whole input.
-	run.Read = p.Delivered + p.Rejected + p.Unchanged
-	run.Delivered, run.Rejected, run.Unchanged = p.Delivered, p.Rejected, p.Unchanged
-	cp.Counts = c.prior.Add(run)
+	run.Read = s.delivered + s.rejected + s.unchanged
+	run.Delivered, run.Rejected, run.Unchanged = s.delivered, s.rejected, s.unchanged
+	cp.Counts = c.base.Counts.Add(run)
 	cp.Elapsed = c.base.Elapsed + c.now().Sub(c.started).Seconds()
 	cp.UpdatedAt = c.now().UTC()
-	return WriteCheckpoint(c.path, &cp)
+	return checkpoint.Write(c.path, &cp)
 }
 
-// gatherDelay is how long a write asked for by Commit waits for more
+// gatherDelay is how long a write asked for by commit waits for more
 // commits to join it. Measured on the 1M-row profiles run against the
 // discard sink: 2.6 s with no window, 2.4 s with 0.5 ms.
 const gatherDelay = 500 * time.Microsecond

@@ -7,7 +7,7 @@ import (
 	"github.com/talonsync/talonsync/internal/talon"
 )
 
-// Chunker routes rows to lanes by key and packs each lane's rows into batches
+// chunker routes rows to lanes by key and packs each lane's rows into batches
 // that obey the API's limits: at most Size items, one catalog action type per
 // batch, and no key twice in one batch.
 //
@@ -28,14 +28,14 @@ import (
 // Rows with an empty key (PATCH_MANY, REMOVE_MANY) touch the whole catalog:
 // every lane is flushed first and they are emitted as a barrier batch.
 //
-// A Chunker is owned by one goroutine and is not safe for concurrent use.
-type Chunker struct {
+// A chunker is owned by one goroutine and is not safe for concurrent use.
+type chunker struct {
 	size    int
 	maxOpen int
 	maxHeld int
 	lanes   []lane
-	emit    func(b *Batch) error
-	bulk    *Batch
+	emit    func(b *batch) error
+	bulk    *batch
 }
 
 type lane struct {
@@ -58,13 +58,13 @@ type openBatch struct {
 	dependent bool
 }
 
-// NewChunker returns a Chunker over lanes lanes with batches of at most size
+// newChunker returns a chunker over lanes lanes with batches of at most size
 // rows. A lane holds at most maxOpen open batches and at most maxHeld rows in
 // them (at least size; defaults 64 and 2*size when <= 0). emit is called, on the
 // caller's goroutine, with each batch in the order it must be sent within its
 // lane; emit owns the batch's rows afterwards. An error from emit is returned
 // by Add or Flush.
-func NewChunker(lanes, size, maxOpen, maxHeld int, emit func(b *Batch) error) *Chunker {
+func newChunker(lanes, size, maxOpen, maxHeld int, emit func(b *batch) error) *chunker {
 	if lanes < 1 {
 		lanes = 1
 	}
@@ -78,16 +78,11 @@ func NewChunker(lanes, size, maxOpen, maxHeld int, emit func(b *Batch) error) *C
 		maxHeld = 2 * size
 	}
 	maxHeld = max(maxHeld, size)
-	c := &Chunker{size: size, maxOpen: maxOpen, maxHeld: maxHeld, lanes: make([]lane, lanes), emit: emit}
+	c := &chunker{size: size, maxOpen: maxOpen, maxHeld: maxHeld, lanes: make([]lane, lanes), emit: emit}
 	for i := range c.lanes {
 		c.lanes[i].last = make(map[uint64]int64)
 	}
 	return c
-}
-
-// LaneOf returns the lane a key is routed to among n lanes.
-func LaneOf(key string, n int) int {
-	return int(hashKey(key) % uint64(n))
 }
 
 // hashKey is 64-bit FNV-1a.
@@ -100,8 +95,8 @@ func hashKey(key string) uint64 {
 	return h
 }
 
-// Add places one accepted row.
-func (c *Chunker) Add(r readers.Row) error {
+// add places one accepted row.
+func (c *chunker) add(r readers.Row) error {
 	if r.Item.Key == "" {
 		return c.addBulk(r)
 	}
@@ -142,7 +137,7 @@ func (c *Chunker) Add(r readers.Row) error {
 
 // place returns the first open batch a row of type typ may join, given the
 // serial of the batch holding its key's previous row (if seen), or nil.
-func (c *Chunker) place(l *lane, typ talon.ActionType, after int64, seen bool) *openBatch {
+func (c *chunker) place(l *lane, typ talon.ActionType, after int64, seen bool) *openBatch {
 	for _, b := range l.open {
 		if seen && b.serial <= after {
 			continue
@@ -172,7 +167,7 @@ func (l *lane) newBatch(typ talon.ActionType, size int) *openBatch {
 
 // emitFull emits the lane's full batches that may go now: the oldest, and
 // any whose keys have no rows in older open batches.
-func (c *Chunker) emitFull(li int) error {
+func (c *chunker) emitFull(li int) error {
 	l := &c.lanes[li]
 	for i := 0; i < len(l.open); {
 		b := l.open[i]
@@ -189,7 +184,7 @@ func (c *Chunker) emitFull(li int) error {
 }
 
 // emitAt removes the lane's i-th open batch and emits it.
-func (c *Chunker) emitAt(li, i int) error {
+func (c *chunker) emitAt(li, i int) error {
 	l := &c.lanes[li]
 	b := l.open[i]
 	copy(l.open[i:], l.open[i+1:])
@@ -201,7 +196,7 @@ func (c *Chunker) emitAt(li, i int) error {
 			delete(l.last, h)
 		}
 	}
-	out := &Batch{Lane: li, Type: b.typ, Rows: b.rows}
+	out := &batch{lane: li, typ: b.typ, rows: b.rows}
 	// The rows now belong to emit; the openBatch shell is reused with a
 	// fresh slice.
 	b.rows = nil
@@ -209,8 +204,8 @@ func (c *Chunker) emitAt(li, i int) error {
 	return c.emit(out)
 }
 
-func (c *Chunker) addBulk(r readers.Row) error {
-	if c.bulk != nil && (c.bulk.Type != r.Item.Type || len(c.bulk.Rows) >= c.size) {
+func (c *chunker) addBulk(r readers.Row) error {
+	if c.bulk != nil && (c.bulk.typ != r.Item.Type || len(c.bulk.rows) >= c.size) {
 		if err := c.flushBulk(); err != nil {
 			return err
 		}
@@ -220,19 +215,19 @@ func (c *Chunker) addBulk(r readers.Row) error {
 		if err := c.flushLanes(); err != nil {
 			return err
 		}
-		c.bulk = &Batch{Lane: -1, Barrier: true, Type: r.Item.Type}
+		c.bulk = &batch{lane: -1, barrier: true, typ: r.Item.Type}
 	}
-	c.bulk.Rows = append(c.bulk.Rows, r)
+	c.bulk.rows = append(c.bulk.rows, r)
 	return nil
 }
 
-func (c *Chunker) flushBulk() error {
+func (c *chunker) flushBulk() error {
 	b := c.bulk
 	c.bulk = nil
 	return c.emit(b)
 }
 
-func (c *Chunker) flushLanes() error {
+func (c *chunker) flushLanes() error {
 	for li := range c.lanes {
 		for len(c.lanes[li].open) > 0 {
 			if err := c.emitAt(li, 0); err != nil {
@@ -243,8 +238,8 @@ func (c *Chunker) flushLanes() error {
 	return nil
 }
 
-// Flush emits every open batch, in order. Call it when the input ends.
-func (c *Chunker) Flush() error {
+// flush emits every open batch, in order. Call it when the input ends.
+func (c *chunker) flush() error {
 	if c.bulk != nil {
 		return c.flushBulk()
 	}
@@ -262,11 +257,11 @@ func getRows(size int) []readers.Row {
 	return make([]readers.Row, 0, size)
 }
 
-// Recycle hands the rows of a finished batch back for reuse. The caller must
-// not touch b.Rows afterwards.
-func Recycle(b *Batch) {
-	rows := b.Rows
-	b.Rows = nil
+// recycle hands the rows of a finished batch back for reuse. The caller must
+// not touch b.rows afterwards.
+func recycle(b *batch) {
+	rows := b.rows
+	b.rows = nil
 	clear(rows)
 	rows = rows[:0]
 	rowSlices.Put(&rows)

@@ -17,38 +17,38 @@ func row(seq int, key string, typ talon.ActionType) readers.Row {
 }
 
 // chunkAll runs rows through a Chunker and returns the emitted batches.
-func chunkAll(t *testing.T, lanes, size, maxOpen int, rows []readers.Row) []*Batch {
+func chunkAll(t *testing.T, lanes, size, maxOpen int, rows []readers.Row) []*batch {
 	t.Helper()
-	var out []*Batch
-	c := NewChunker(lanes, size, maxOpen, 0, func(b *Batch) error {
+	var out []*batch
+	c := newChunker(lanes, size, maxOpen, 0, func(b *batch) error {
 		out = append(out, b)
 		return nil
 	})
 	for _, r := range rows {
-		require.NoError(t, c.Add(r))
+		require.NoError(t, c.add(r))
 	}
-	require.NoError(t, c.Flush())
+	require.NoError(t, c.flush())
 	return out
 }
 
 // chunkFull chunks rows with the default limits, asserts that every batch
 // emitted before the input ended is full and that the batch rules hold, and
 // returns the batches and how many came before the final Flush.
-func chunkFull(t *testing.T, lanes, size int, rows []readers.Row) ([]*Batch, int) {
+func chunkFull(t *testing.T, lanes, size int, rows []readers.Row) ([]*batch, int) {
 	t.Helper()
-	var got []*Batch
-	c := NewChunker(lanes, size, 0, 0, func(b *Batch) error {
+	var got []*batch
+	c := newChunker(lanes, size, 0, 0, func(b *batch) error {
 		got = append(got, b)
 		return nil
 	})
 	for _, r := range rows {
-		require.NoError(t, c.Add(r))
+		require.NoError(t, c.add(r))
 	}
 	for i, b := range got {
-		assert.Len(t, b.Rows, size, "batch %d (%s) was emitted short before the input ended", i, b.Type)
+		assert.Len(t, b.rows, size, "batch %d (%s) was emitted short before the input ended", i, b.typ)
 	}
 	beforeFlush := len(got)
-	require.NoError(t, c.Flush())
+	require.NoError(t, c.flush())
 	checkInvariants(t, size, rows, got)
 	return got, beforeFlush
 }
@@ -56,17 +56,17 @@ func chunkFull(t *testing.T, lanes, size int, rows []readers.Row) ([]*Batch, int
 // checkInvariants asserts the batch rules: size, one type, no key twice,
 // every row exactly once, and each key's rows in file order across the
 // batches of its lane.
-func checkInvariants(t *testing.T, size int, rows []readers.Row, batches []*Batch) {
+func checkInvariants(t *testing.T, size int, rows []readers.Row, batches []*batch) {
 	t.Helper()
 	seen := make(map[int64]bool)
 	lastPos := make(map[string]int) // key -> emission index of its latest row
 	lastSeq := make(map[string]int64)
 	for i, b := range batches {
-		assert.LessOrEqual(t, len(b.Rows), size, "batch %d too big", i)
-		assert.NotEmpty(t, b.Rows)
+		assert.LessOrEqual(t, len(b.rows), size, "batch %d too big", i)
+		assert.NotEmpty(t, b.rows)
 		keys := make(map[string]bool)
-		for _, r := range b.Rows {
-			assert.Equal(t, b.Type, r.Item.Type, "batch %d mixes action types", i)
+		for _, r := range b.rows {
+			assert.Equal(t, b.typ, r.Item.Type, "batch %d mixes action types", i)
 			if r.Item.Key != "" {
 				assert.False(t, keys[r.Item.Key], "key %s twice in batch %d", r.Item.Key, i)
 				keys[r.Item.Key] = true
@@ -143,7 +143,7 @@ func TestChunkerBatchRules(t *testing.T) {
 			if tc.wantSizes != nil {
 				var sizes []int
 				for _, b := range got {
-					sizes = append(sizes, len(b.Rows))
+					sizes = append(sizes, len(b.rows))
 				}
 				assert.Equal(t, tc.wantSizes, sizes)
 			}
@@ -199,10 +199,10 @@ func TestChunkerBulkIsABarrier(t *testing.T) {
 	var order []string
 	for _, b := range got {
 		s := ""
-		for _, r := range b.Rows {
+		for _, r := range b.rows {
 			s += fmt.Sprint(r.Seq)
 		}
-		if b.Barrier {
+		if b.barrier {
 			s = "barrier:" + s
 		}
 		order = append(order, s)
@@ -214,12 +214,11 @@ func TestChunkerBulkIsABarrier(t *testing.T) {
 	assert.Equal(t, "4", order[3])
 }
 
-func TestLaneOfIsStable(t *testing.T) {
-	for _, k := range []string{"", "a", "SKU-1", "1/cust"} {
-		l := LaneOf(k, 7)
-		assert.Equal(t, l, LaneOf(k, 7))
-		assert.True(t, l >= 0 && l < 7)
-	}
+// TestLaneIsStable: a key's lane depends on the key alone, so a resumed run
+// routes it as the first run did (FNV-1a, not a seeded hash).
+func TestLaneIsStable(t *testing.T) {
+	assert.Equal(t, uint64(14695981039346656037), hashKey(""))
+	assert.Equal(t, uint64(0xaf63dc4c8601ec8c), hashKey("a"))
 }
 
 func BenchmarkChunker(b *testing.B) {
@@ -230,11 +229,11 @@ func BenchmarkChunker(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		c := NewChunker(4, 1000, 64, 0, func(*Batch) error { return nil })
+		c := newChunker(4, 1000, 64, 0, func(*batch) error { return nil })
 		for _, r := range rows {
-			_ = c.Add(r)
+			_ = c.add(r)
 		}
-		_ = c.Flush()
+		_ = c.flush()
 	}
 	b.ReportMetric(float64(b.N*len(rows))/b.Elapsed().Seconds(), "rows/s")
 }

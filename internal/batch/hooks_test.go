@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/talonsync/talonsync/internal/checkpoint"
 	"github.com/talonsync/talonsync/internal/readers"
 )
 
@@ -61,17 +62,17 @@ func TestUnchangedAndOnDelivered(t *testing.T) {
 }
 
 func TestLedgerUnchangedIsDone(t *testing.T) {
-	l, stats, _ := newTestLedger(t, true, Progress{})
+	l, stats, _ := newTestLedger(t, true, checkpoint.Progress{})
 	for i := range int64(3) {
 		r := rowAt(i)
-		l.Add(&r)
+		l.add(&r)
 	}
 	r0, r1 := rowAt(0), rowAt(1)
-	l.Unchanged(&r0)
-	l.Delivered([]readers.Row{r1})
-	p, err := l.Snapshot()
+	l.unchanged(&r0)
+	l.delivered([]readers.Row{r1})
+	p, err := l.snapshot()
 	require.NoError(t, err)
-	assert.Equal(t, int64(1), p.Unchanged)
+	assert.Equal(t, int64(1), p.unchanged)
 	assert.Equal(t, int64(1), stats.Unchanged.Load())
-	assert.Equal(t, rowAt(2).Resume, p.Resume, "the unchanged and delivered rows are done")
+	assert.Equal(t, rowAt(2).Resume, p.progress.Resume, "the unchanged and delivered rows are done")
 }

@@ -4,64 +4,42 @@ import (
 	"encoding/json"
 	"sync"
 
+	"github.com/talonsync/talonsync/internal/checkpoint"
 	"github.com/talonsync/talonsync/internal/readers"
 )
 
-// Progress is what a checkpoint needs to know about the rows: where to start
-// reading again and which rows after that point are already done.
-type Progress struct {
-	// Resume is the position of the first row that is not done (or of the
-	// last row read, when every row read is done).
-	Resume readers.Position `json:"resume"`
-	// Done marks the rows at or after Resume that are done (delivered, or
-	// rejected and written to the rejects file): bit k, least significant
-	// first, is the k-th row a reader started at Resume yields. A bitmap
-	// stays small however the lanes interleave: the window between the
-	// resume point and the read head is a few thousand rows. In JSON it is
-	// base64.
-	Done []byte `json:"done,omitempty"`
-	// RejectsSize is the length of the rejects file that holds every row
-	// rejected so far and no other.
-	RejectsSize int64 `json:"rejects_size"`
-	// Delivered and Rejected count the rows done in this run.
-	Delivered int64 `json:"-"`
-	Rejected  int64 `json:"-"`
-	// Unchanged counts the rows of this run the API already held.
-	Unchanged int64 `json:"-"`
-}
-
-// Ledger records the outcome of every row: it writes rejects, updates the
+// ledger records the outcome of every row: it writes rejects, updates the
 // counters and, when tracking is on, remembers which rows are done so a
 // checkpoint can be taken at any moment. A row counts as done only once its
-// outcome is final: delivered, or rejected and written. Safe for concurrent use.
-type Ledger struct {
+// outcome is final: delivered, unchanged, or rejected and written. Safe for
+// concurrent use.
+type ledger struct {
 	stats   *Stats
 	mu      sync.Mutex
-	rejects *RejectsFile
+	rejects *checkpoint.RejectsFile
 	track   bool
 
 	// q holds the tracked rows from the low-water mark on, in read order;
 	// q[i] is the row with Seq base+i.
 	q     []entry
 	base  int64
-	start Progress // what to report before any row is registered
+	start checkpoint.Progress // what to report before any row is registered
 }
 
 type entry struct {
-	line   int64
 	resume readers.Position
 	done   bool
 }
 
-// NewLedger returns a Ledger that writes rejects to rejects and counts into
-// stats. With track set it keeps what Snapshot needs; start is the progress
+// newLedger returns a ledger that writes rejects to rejects and counts into
+// stats. With track set it keeps what snapshot needs; start is the progress
 // the run resumes from (the zero value for a fresh run).
-func NewLedger(stats *Stats, rejects *RejectsFile, track bool, start Progress) *Ledger {
-	return &Ledger{stats: stats, rejects: rejects, track: track, start: start}
+func newLedger(stats *Stats, rejects *checkpoint.RejectsFile, track bool, start checkpoint.Progress) *ledger {
+	return &ledger{stats: stats, rejects: rejects, track: track, start: start}
 }
 
-// Add registers a row as read. Rows must be added in Seq order, each once.
-func (l *Ledger) Add(r *readers.Row) {
+// add registers a row as read. Rows must be added in Seq order, each once.
+func (l *ledger) add(r *readers.Row) {
 	l.stats.Read.Add(1)
 	if !l.track {
 		return
@@ -71,8 +49,8 @@ func (l *Ledger) Add(r *readers.Row) {
 	l.mu.Unlock()
 }
 
-// AddRows registers rows as read, like Add for each, under one lock.
-func (l *Ledger) AddRows(rows []readers.Row) {
+// addRows registers rows as read, like add for each, under one lock.
+func (l *ledger) addRows(rows []readers.Row) {
 	if len(rows) == 0 {
 		return
 	}
@@ -87,9 +65,9 @@ func (l *Ledger) AddRows(rows []readers.Row) {
 	l.mu.Unlock()
 }
 
-// AddDone registers a row an earlier run already finished. It is not counted
-// as read again.
-func (l *Ledger) AddDone(r *readers.Row) {
+// addDone registers a row an earlier run already finished. It is not
+// counted as read again.
+func (l *ledger) addDone(r *readers.Row) {
 	l.stats.Skipped.Add(1)
 	if !l.track {
 		return
@@ -100,21 +78,21 @@ func (l *Ledger) AddDone(r *readers.Row) {
 	l.mu.Unlock()
 }
 
-func (l *Ledger) push(r *readers.Row, done bool) {
+func (l *ledger) push(r *readers.Row, done bool) {
 	if len(l.q) == 0 {
 		l.base = r.Seq
 	}
-	l.q = append(l.q, entry{line: r.Line, resume: r.Resume, done: done})
+	l.q = append(l.q, entry{resume: r.Resume, done: done})
 }
 
-// Delivered marks rows the API confirmed.
-func (l *Ledger) Delivered(rows []readers.Row) {
+// delivered marks rows the API confirmed.
+func (l *ledger) delivered(rows []readers.Row) {
 	if !l.track {
 		l.stats.Delivered.Add(int64(len(rows)))
 		return
 	}
 	l.mu.Lock()
-	// Counted under the lock, with the marks, so that a Snapshot never
+	// Counted under the lock, with the marks, so that a snapshot never
 	// counts rows it does not also report as done.
 	l.stats.Delivered.Add(int64(len(rows)))
 	for i := range rows {
@@ -124,9 +102,9 @@ func (l *Ledger) Delivered(rows []readers.Row) {
 	l.mu.Unlock()
 }
 
-// Unchanged marks a row done that needs no request: the API already holds
+// unchanged marks a row done that needs no request: the API already holds
 // its item (see Config.Unchanged).
-func (l *Ledger) Unchanged(r *readers.Row) {
+func (l *ledger) unchanged(r *readers.Row) {
 	if !l.track {
 		l.stats.Unchanged.Add(1)
 		return
@@ -138,15 +116,15 @@ func (l *Ledger) Unchanged(r *readers.Row) {
 	l.mu.Unlock()
 }
 
-// Reject writes a row to the rejects file and marks it done. record replaces
-// the row's own Record when non-nil.
-func (l *Ledger) Reject(r *readers.Row, reason string, record json.RawMessage) error {
+// reject writes a row to the rejects file and marks it done. record
+// replaces the row's own Record when non-nil.
+func (l *ledger) reject(r *readers.Row, reason string, record json.RawMessage) error {
 	if record == nil {
 		record = r.Record
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if err := l.rejects.Write(Reject{Line: r.Line, Error: reason, Record: record}); err != nil {
+	if err := l.rejects.Write(checkpoint.Reject{Line: r.Line, Error: reason, Record: record}); err != nil {
 		return err
 	}
 	l.stats.Rejected.Add(1)
@@ -157,7 +135,7 @@ func (l *Ledger) Reject(r *readers.Row, reason string, record json.RawMessage) e
 	return nil
 }
 
-func (l *Ledger) mark(seq int64) {
+func (l *ledger) mark(seq int64) {
 	i := seq - l.base
 	if i >= 0 && i < int64(len(l.q)) {
 		l.q[i].done = true
@@ -166,7 +144,7 @@ func (l *Ledger) mark(seq int64) {
 
 // advance drops done rows from the front, keeping at least one so the
 // resume position stays known.
-func (l *Ledger) advance() {
+func (l *ledger) advance() {
 	n := 0
 	for n < len(l.q)-1 && l.q[n].done {
 		n++
@@ -182,24 +160,32 @@ func (l *Ledger) advance() {
 	}
 }
 
-// Snapshot makes every reject written so far durable and returns the
+// snapshot is a consistent view of the done rows, for a checkpoint.
+type snapshot struct {
+	progress checkpoint.Progress
+	// The rows of this run that are done, by outcome.
+	delivered, rejected, unchanged int64
+}
+
+// snapshot makes every reject written so far durable and returns the
 // progress a checkpoint should store. The rejects file length it reports
 // covers exactly the rows it reports as done.
-func (l *Ledger) Snapshot() (Progress, error) {
+func (l *ledger) snapshot() (snapshot, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if err := l.rejects.Sync(); err != nil {
-		return Progress{}, err
+		return snapshot{}, err
 	}
-	p := Progress{
-		RejectsSize: l.rejects.Size(),
-		Delivered:   l.stats.Delivered.Load(),
-		Rejected:    l.stats.Rejected.Load(),
-		Unchanged:   l.stats.Unchanged.Load(),
+	s := snapshot{
+		delivered: l.stats.Delivered.Load(),
+		rejected:  l.stats.Rejected.Load(),
+		unchanged: l.stats.Unchanged.Load(),
 	}
+	p := &s.progress
+	p.RejectsSize = l.rejects.Size()
 	if len(l.q) == 0 {
 		p.Resume, p.Done = l.start.Resume, l.start.Done
-		return p, nil
+		return s, nil
 	}
 	p.Resume = l.q[0].resume
 	// Every row read since the resume point is in q, in read order.
@@ -215,24 +201,12 @@ func (l *Ledger) Snapshot() (Progress, error) {
 	for len(p.Done) > 0 && p.Done[len(p.Done)-1] == 0 {
 		p.Done = p.Done[:len(p.Done)-1]
 	}
-	return p, nil
+	return s, nil
 }
 
-// Close flushes the rejects file.
-func (l *Ledger) Close(removeIfEmpty bool) error {
+// sync makes the rejects written so far durable.
+func (l *ledger) sync() error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.rejects.Close(removeIfEmpty)
-}
-
-// Skipper returns a function that reports whether the next row is done. It
-// must be called once for every row a reader started at Resume yields, in
-// order.
-func (p Progress) Skipper() func(line int64) bool {
-	done, k := p.Done, 0
-	return func(int64) bool {
-		i := k
-		k++
-		return i/8 < len(done) && done[i/8]&(1<<(i%8)) != 0
-	}
+	return l.rejects.Sync()
 }

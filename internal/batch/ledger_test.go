@@ -12,17 +12,18 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/talonsync/talonsync/internal/checkpoint"
 	"github.com/talonsync/talonsync/internal/readers"
 )
 
-func newTestLedger(t *testing.T, track bool, start Progress) (*Ledger, *Stats, string) {
+func newTestLedger(t *testing.T, track bool, start checkpoint.Progress) (*ledger, *Stats, string) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "rejects.jsonl")
-	rf, err := OpenRejects(path, 0)
+	rf, err := checkpoint.OpenRejects(path, 0)
 	require.NoError(t, err)
 	stats := &Stats{}
-	l := NewLedger(stats, rf, track, start)
-	t.Cleanup(func() { l.Close(false) })
+	l := newLedger(stats, rf, track, start)
+	t.Cleanup(func() { rf.Close(false) })
 	return l, stats, path
 }
 
@@ -33,51 +34,51 @@ func rowAt(seq int64) readers.Row {
 }
 
 func TestLedgerSnapshot(t *testing.T) {
-	l, stats, path := newTestLedger(t, true, Progress{})
+	l, stats, path := newTestLedger(t, true, checkpoint.Progress{})
 	rows := make([]readers.Row, 6)
 	for i := range rows {
 		rows[i] = rowAt(int64(i))
-		l.Add(&rows[i])
+		l.add(&rows[i])
 	}
 	// Rows 0 and 1 delivered, 2 pending, 3 rejected, 4 delivered, 5 pending.
-	l.Delivered(rows[0:2])
-	require.NoError(t, l.Reject(&rows[3], "bad value", json.RawMessage(`{"a":1}`)))
-	l.Delivered(rows[4:5])
+	l.delivered(rows[0:2])
+	require.NoError(t, l.reject(&rows[3], "bad value", json.RawMessage(`{"a":1}`)))
+	l.delivered(rows[4:5])
 
-	p, err := l.Snapshot()
+	p, err := l.snapshot()
 	require.NoError(t, err)
-	assert.Equal(t, rows[2].Resume, p.Resume, "resume at the first row not done")
-	assert.Equal(t, []byte{0b0110}, p.Done, "rows 3 and 4, the 2nd and 3rd from the resume row, are done")
-	assert.Equal(t, int64(3), p.Delivered)
-	assert.Equal(t, int64(1), p.Rejected)
+	assert.Equal(t, rows[2].Resume, p.progress.Resume, "resume at the first row not done")
+	assert.Equal(t, []byte{0b0110}, p.progress.Done, "rows 3 and 4, the 2nd and 3rd from the resume row, are done")
+	assert.Equal(t, int64(3), p.delivered)
+	assert.Equal(t, int64(1), p.rejected)
 	st, err := os.Stat(path)
 	require.NoError(t, err)
-	assert.Equal(t, st.Size(), p.RejectsSize, "snapshot makes the rejects durable and records their length")
+	assert.Equal(t, st.Size(), p.progress.RejectsSize, "snapshot makes the rejects durable and records their length")
 	assert.Equal(t, int64(6), stats.Read.Load())
 
 	// Everything done: the resume point stays at the last row, which is skipped.
-	l.Delivered([]readers.Row{rows[2], rows[5]})
-	p, err = l.Snapshot()
+	l.delivered([]readers.Row{rows[2], rows[5]})
+	p, err = l.snapshot()
 	require.NoError(t, err)
-	assert.Equal(t, rows[5].Resume, p.Resume)
-	assert.Equal(t, []byte{0b1}, p.Done, "only the resume row itself, which is done")
+	assert.Equal(t, rows[5].Resume, p.progress.Resume)
+	assert.Equal(t, []byte{0b1}, p.progress.Done, "only the resume row itself, which is done")
 }
 
 func TestLedgerRejectsFileFormat(t *testing.T) {
-	l, _, path := newTestLedger(t, false, Progress{})
+	l, _, path := newTestLedger(t, false, checkpoint.Progress{})
 	r := readers.Row{Seq: 0, Line: 7, Record: json.RawMessage(`{"sku":"x"}`)}
-	require.NoError(t, l.Reject(&r, "line 7: missing sku", nil))
+	require.NoError(t, l.reject(&r, "line 7: missing sku", nil))
 	r2 := readers.Row{Seq: 1, Line: 9, Record: json.RawMessage(`not json`)}
-	require.NoError(t, l.Reject(&r2, "bad json", nil))
-	require.NoError(t, l.Close(false))
+	require.NoError(t, l.reject(&r2, "bad json", nil))
+	require.NoError(t, l.sync())
 
 	f, err := os.Open(path)
 	require.NoError(t, err)
 	defer f.Close()
-	var got []Reject
+	var got []checkpoint.Reject
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
-		var rej Reject
+		var rej checkpoint.Reject
 		require.NoError(t, json.Unmarshal(sc.Bytes(), &rej))
 		got = append(got, rej)
 	}
@@ -91,61 +92,34 @@ func TestLedgerRejectsFileFormat(t *testing.T) {
 	assert.Equal(t, os.FileMode(0o600), st.Mode().Perm())
 }
 
-func TestOpenRejectsTruncatesToCheckpoint(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "r.jsonl")
-	require.NoError(t, os.WriteFile(path, []byte("{\"line\":1}\n{\"line\":2}\n"), 0o600))
-	rf, err := OpenRejects(path, 11)
-	require.NoError(t, err)
-	require.NoError(t, rf.Write(Reject{Line: 3, Error: "x"}))
-	require.NoError(t, rf.Close(false))
-	b, err := os.ReadFile(path)
-	require.NoError(t, err)
-	assert.Equal(t, "{\"line\":1}\n{\"line\":3,\"error\":\"x\"}\n", string(b), "the reject written after the checkpoint is dropped, then written once")
-
-	_, err = OpenRejects(path, 1000)
-	assert.Error(t, err, "a rejects file shorter than the checkpoint says was tampered with")
-}
-
-func TestSkipper(t *testing.T) {
-	p := Progress{Done: []byte{0b00011100, 0b00000001}} // rows 2, 3, 4 and 8
-	skip := p.Skipper()
-	var got []int64
-	for row := int64(0); row < 12; row++ {
-		if skip(100 + row) {
-			got = append(got, row)
-		}
-	}
-	assert.Equal(t, []int64{2, 3, 4, 8}, got)
-}
-
 // TestLedgerSnapshotCountsMatchDone: a snapshot taken while rows are being
 // delivered never counts a row as delivered that it does not report as done
 // (that row would be re-sent on resume and counted twice).
 func TestLedgerSnapshotCountsMatchDone(t *testing.T) {
-	l, _, _ := newTestLedger(t, true, Progress{})
+	l, _, _ := newTestLedger(t, true, checkpoint.Progress{})
 	const n = 200_000
 	rows := make([]readers.Row, n)
 	for i := range rows {
 		rows[i] = readers.Row{Seq: int64(i), Line: int64(i + 2), Resume: readers.Position{Line: int64(i + 2)}}
-		l.Add(&rows[i])
+		l.add(&rows[i])
 	}
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
 		for i := range rows {
-			l.Delivered(rows[i : i+1])
+			l.delivered(rows[i : i+1])
 		}
 	}()
 	bad := 0
 	for range 20_000 {
-		p, err := l.Snapshot()
+		p, err := l.snapshot()
 		require.NoError(t, err)
-		done := p.Resume.Line - 2 // rows before the resume point
-		for _, b := range p.Done {
+		done := p.progress.Resume.Line - 2 // rows before the resume point
+		for _, b := range p.progress.Done {
 			done += int64(bits.OnesCount8(b))
 		}
-		if p.Delivered != done {
+		if p.delivered != done {
 			bad++
 		}
 	}

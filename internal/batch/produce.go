@@ -10,75 +10,19 @@ import (
 // blockSize is how many rows the reader hands to the chunker at once.
 const blockSize = 256
 
-// produce runs the first two stages: a reader goroutine that parses rows,
-// registers them in the ledger and writes parse rejects, and the chunker on
-// the calling goroutine. They overlap, so parsing and batching use both cores.
-func (r *run) produce(ctx context.Context, src Source, lanes []chan *Batch, barrier *worker) {
-	blocks := make(chan []readers.Row, 4)
-	free := make(chan []readers.Row, 6)
-	readDone := make(chan struct{})
-	go func() { // owned by produce: it waits for readDone
-		defer close(readDone)
-		defer close(blocks)
-		r.read(src, blocks, free)
-	}()
-	defer func() {
-		// Unblock and wait for the reader if the chunker stops first.
-		for range blocks {
-		}
-		<-readDone
-	}()
-
-	emit := func(b *Batch) error {
-		if b.Barrier {
-			return r.sendBarrier(ctx, barrier, b)
-		}
-		r.pmu.Lock()
-		r.pending++
-		r.pmu.Unlock()
-		select {
-		case lanes[b.Lane] <- b:
-			return nil
-		case <-r.stopping:
-			r.pmu.Lock()
-			r.pending--
-			r.pmu.Unlock()
-			return errStopped
-		}
-	}
-	ch := NewChunker(r.cfg.Lanes, r.cfg.BatchSize, r.cfg.MaxOpen, r.cfg.MaxHeld, emit)
-	for blk := range blocks {
-		for i := range blk {
-			if err := ch.Add(blk[i]); err != nil {
-				r.fail(err)
-				return
-			}
-		}
-		clear(blk)
-		select {
-		case free <- blk[:0]:
-		default:
-		}
-	}
-	if r.stopped() {
-		return
-	}
-	if err := ch.Flush(); err != nil {
-		r.fail(err)
-	}
-}
-
-// read parses src to the end (or until the run stops) and sends accepted
-// rows to blocks. A fatal input error fails the run.
-func (r *run) read(src Source, blocks chan<- []readers.Row, free <-chan []readers.Row) {
-	ledger := r.cfg.Ledger
+// read parses src to its end, or until ctx is done, and sends the accepted
+// rows to blocks a block at a time. It registers every row in the ledger
+// first, in Seq order, and writes parse rejects. A fatal input error ends
+// the input but not the run: the rows read before it are still sent, and
+// the run then fails with it (r.readErr).
+func (r *run) read(ctx context.Context, src Source, blocks chan<- []readers.Row, free <-chan []readers.Row) error {
+	l := r.ledger
 	blk := make([]readers.Row, 0, blockSize)
-	// The rows of blk are registered in the ledger a block at a time, one
-	// lock instead of one per row; registered counts those already in.
-	// Every row is registered before the chunker sees it, and in Seq order.
+	// The rows of blk are registered a block at a time, one lock instead of
+	// one per row; registered counts those already in.
 	registered := 0
 	register := func() {
-		ledger.AddRows(blk[registered:])
+		l.addRows(blk[registered:])
 		registered = len(blk)
 	}
 	send := func() bool {
@@ -88,7 +32,7 @@ func (r *run) read(src Source, blocks chan<- []readers.Row, free <-chan []reader
 		}
 		select {
 		case blocks <- blk:
-		case <-r.stopping:
+		case <-ctx.Done():
 			return false
 		}
 		select {
@@ -100,68 +44,117 @@ func (r *run) read(src Source, blocks chan<- []readers.Row, free <-chan []reader
 		return true
 	}
 	for n := 0; ; n++ {
-		if n&255 == 0 && r.stopped() {
+		if n&255 == 0 && ctx.Err() != nil {
 			register()
-			return
+			return nil
 		}
 		row, err := src.Next()
-		if err == io.EOF {
+		switch {
+		case err == io.EOF:
 			send()
-			return
-		}
-		if err != nil {
-			// A fatal input error ends the input, not the run's rows: the
-			// ones read before it are still sent, then Run returns err.
+			return nil
+		case err != nil && ctx.Err() != nil:
+			// The stop ended the read (an interrupted stdin, say).
+			register()
+			return nil
+		case err != nil:
 			if send() {
-				r.mu.Lock()
 				r.readErr = err
-				r.mu.Unlock()
-			} else {
-				r.fail(err)
 			}
-			return
+			return nil
 		}
 		if r.cfg.Skip != nil && r.cfg.Skip(row.Line) {
 			register()
-			ledger.AddDone(&row)
+			l.addDone(&row)
 			continue
 		}
 		if row.Err != nil {
 			register()
-			ledger.Add(&row)
-			if err := ledger.Reject(&row, row.Err.Error(), nil); err != nil {
-				r.fail(err)
-				return
+			l.add(&row)
+			if err := l.reject(&row, row.Err.Error(), nil); err != nil {
+				return err
 			}
 			continue
 		}
 		if r.cfg.Unchanged != nil && r.cfg.Unchanged(&row) {
 			register()
-			ledger.Add(&row)
-			ledger.Unchanged(&row)
+			l.add(&row)
+			l.unchanged(&row)
 			continue
 		}
 		blk = append(blk, row)
 		if len(blk) == blockSize && !send() {
-			return
+			return nil
 		}
 	}
 }
 
-// sendBarrier waits until every lane is idle, then sends a batch of bulk
-// actions on the producer's goroutine.
-func (r *run) sendBarrier(ctx context.Context, w *worker, b *Batch) error {
-	r.pmu.Lock()
-	for r.pending > 0 && !r.stopped() {
-		r.pcond.Wait()
+// chunk runs the chunker over the blocks the reader sends and hands each
+// batch to its lane. Reading and chunking overlap on two goroutines, so
+// parsing and batching use both cores. A barrier batch is sent here, once
+// every lane is idle.
+func (r *run) chunk(ctx, sendCtx context.Context, blocks <-chan []readers.Row, free chan<- []readers.Row, lanes []chan *batch, commit func(context.Context) error) error {
+	barrier := &worker{cfg: &r.cfg, ledger: r.ledger, gate: &r.gate, limiter: r.limiter}
+	emit := func(b *batch) error {
+		if b.barrier {
+			return r.sendBarrier(ctx, sendCtx, barrier, b, lanes, commit)
+		}
+		select {
+		case lanes[b.lane] <- b:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 	}
-	r.pmu.Unlock()
-	if r.stopped() {
-		return errStopped
+	ch := newChunker(r.cfg.Lanes, r.cfg.BatchSize, r.cfg.MaxOpen, r.cfg.MaxHeld, emit)
+	for blk := range blocks {
+		for i := range blk {
+			if err := ch.add(blk[i]); err != nil {
+				return r.stopErr(ctx, err)
+			}
+		}
+		clear(blk)
+		select {
+		case free <- blk[:0]:
+		default:
+		}
 	}
-	r.finish(ctx, w, b)
-	if r.stopped() {
-		return errStopped
+	if ctx.Err() != nil {
+		return nil
 	}
-	return nil
+	return r.stopErr(ctx, ch.flush())
+}
+
+// stopErr drops an error that only reports the stop itself.
+func (r *run) stopErr(ctx context.Context, err error) error {
+	if err != nil && ctx.Err() != nil && isContextErr(err) {
+		return nil
+	}
+	return err
+}
+
+// sendBarrier waits until every lane has finished the batches it was given
+// (a fence in each lane), then delivers b on the chunker's goroutine.
+func (r *run) sendBarrier(ctx, sendCtx context.Context, w *worker, b *batch, lanes []chan *batch, commit func(context.Context) error) error {
+	acks := make(chan struct{}, len(lanes))
+	for _, ch := range lanes {
+		select {
+		case ch <- &batch{lane: -1, fence: acks}:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	for range lanes {
+		select {
+		case <-acks:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	err := r.finish(ctx, sendCtx, w, b, commit)
+	recycle(b)
+	if err == nil && ctx.Err() != nil {
+		return ctx.Err()
+	}
+	return err
 }

@@ -13,9 +13,6 @@ import (
 // a batch still fails after every retry.
 var ErrRetriesExhausted = errors.New("retries exhausted")
 
-// errStopped reports that a graceful stop interrupted a lane between attempts.
-var errStopped = errors.New("stopped")
-
 // RetryPolicy says how transient failures are retried: exponential backoff
 // with jitter, and a Retry-After from the server as the floor.
 type RetryPolicy struct {
@@ -91,7 +88,7 @@ func (g *gate) pause(now time.Time, d time.Duration) {
 	g.mu.Unlock()
 }
 
-func (g *gate) wait(ctx context.Context, stop <-chan struct{}, now func() time.Time) error {
+func (g *gate) wait(ctx context.Context, now func() time.Time) error {
 	for {
 		g.mu.Lock()
 		d := g.until.Sub(now())
@@ -99,21 +96,19 @@ func (g *gate) wait(ctx context.Context, stop <-chan struct{}, now func() time.T
 		if d <= 0 {
 			return nil
 		}
-		if err := sleep(ctx, stop, d); err != nil {
+		if err := sleep(ctx, d); err != nil {
 			return err
 		}
 	}
 }
 
-// sleep waits for d, a graceful stop, or the end of ctx.
-func sleep(ctx context.Context, stop <-chan struct{}, d time.Duration) error {
+// sleep waits for d or the end of ctx.
+func sleep(ctx context.Context, d time.Duration) error {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-t.C:
 		return nil
-	case <-stop:
-		return errStopped
 	case <-ctx.Done():
 		return ctx.Err()
 	}

@@ -1,9 +1,13 @@
 package batch
 
-import "sync/atomic"
+import (
+	"sync/atomic"
 
-// Stats are the live counters of one run, safe for concurrent use. A progress
-// display reads them while workers update them.
+	"github.com/talonsync/talonsync/internal/checkpoint"
+)
+
+// Stats are the live counters of one run, safe for concurrent use. A
+// progress display reads them while the workers update them.
 type Stats struct {
 	Read      atomic.Int64 // rows read and not already done in an earlier run
 	Delivered atomic.Int64 // rows the API confirmed
@@ -15,20 +19,9 @@ type Stats struct {
 	Retries   atomic.Int64 // requests that were retries
 }
 
-// Counts is a plain snapshot of Stats.
-type Counts struct {
-	Read      int64 `json:"read"`
-	Delivered int64 `json:"delivered"`
-	Rejected  int64 `json:"rejected"`
-	Unchanged int64 `json:"unchanged,omitempty"`
-	Batches   int64 `json:"batches"`
-	Requests  int64 `json:"requests"`
-	Retries   int64 `json:"retries"`
-}
-
 // Snapshot returns the counters of this run.
-func (s *Stats) Snapshot() Counts {
-	return Counts{
+func (s *Stats) Snapshot() checkpoint.Counts {
+	return checkpoint.Counts{
 		Read:      s.Read.Load(),
 		Delivered: s.Delivered.Load(),
 		Rejected:  s.Rejected.Load(),
@@ -36,18 +29,5 @@ func (s *Stats) Snapshot() Counts {
 		Batches:   s.Batches.Load(),
 		Requests:  s.Requests.Load(),
 		Retries:   s.Retries.Load(),
-	}
-}
-
-// Add returns the sum of two snapshots.
-func (c Counts) Add(o Counts) Counts {
-	return Counts{
-		Read:      c.Read + o.Read,
-		Delivered: c.Delivered + o.Delivered,
-		Rejected:  c.Rejected + o.Rejected,
-		Unchanged: c.Unchanged + o.Unchanged,
-		Batches:   c.Batches + o.Batches,
-		Requests:  c.Requests + o.Requests,
-		Retries:   c.Retries + o.Retries,
 	}
 }

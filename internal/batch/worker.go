@@ -16,17 +16,12 @@ import (
 	"github.com/talonsync/talonsync/internal/talon"
 )
 
-// Sender sends one request to the API. *talon.Client implements it.
-type Sender interface {
-	Send(ctx context.Context, b talon.Batch) error
-}
-
 // worker delivers the batches of one lane, one after another.
 type worker struct {
 	cfg     *Config
+	ledger  *ledger
 	gate    *gate
 	limiter *rate.Limiter
-	stop    <-chan struct{}
 	items   []talon.Item
 }
 
@@ -35,25 +30,29 @@ type worker struct {
 // rejected and the rest resent; without a pointer the rows are halved until
 // the offending ones stand alone. It returns an error only when the run must
 // stop (fatal answer, retries exhausted, stop or cancellation); rows not
-// finished by then stay unconfirmed.
-func (w *worker) deliver(ctx context.Context, b *Batch) error {
+// finished by then stay unconfirmed. Waits (backoff, pauses, the rate
+// limit) end when ctx does; requests in flight run under sendCtx.
+func (w *worker) deliver(ctx, sendCtx context.Context, b *batch) error {
 	defer w.cfg.Stats.Batches.Add(1)
 	if w.cfg.Sender == nil { // dry run
-		w.cfg.Ledger.Delivered(b.Rows)
+		w.ledger.delivered(b.rows)
 		return nil
 	}
-	queue := [][]readers.Row{b.Rows}
+	queue := [][]readers.Row{b.rows}
 	for len(queue) > 0 {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		seg := queue[0]
 		queue = queue[1:]
-		err := w.send(ctx, seg)
+		err := w.send(ctx, sendCtx, seg)
 		if err == nil {
 			if w.cfg.OnDelivered != nil {
 				if err := w.cfg.OnDelivered(seg); err != nil {
 					return err
 				}
 			}
-			w.cfg.Ledger.Delivered(seg)
+			w.ledger.delivered(seg)
 			continue
 		}
 		var apiErr *talon.APIError
@@ -130,11 +129,11 @@ func detailText(e *talon.APIError, d talon.ErrorDetail) string {
 }
 
 func (w *worker) reject(r *readers.Row, reason string) error {
-	return w.cfg.Ledger.Reject(r, reason, r.Item.JSON)
+	return w.ledger.reject(r, reason, r.Item.JSON)
 }
 
 // send makes one request for rows, retrying transient failures.
-func (w *worker) send(ctx context.Context, rows []readers.Row) error {
+func (w *worker) send(ctx, sendCtx context.Context, rows []readers.Row) error {
 	w.items = itemsOf(rows, w.items)
 	req := talon.Batch{Endpoint: w.cfg.Endpoint, CatalogID: w.cfg.CatalogID, Items: w.items, Silent: w.cfg.Silent}
 	if req.Endpoint == talon.EndpointProfiles {
@@ -146,7 +145,7 @@ func (w *worker) send(ctx context.Context, rows []readers.Row) error {
 		if attempt > 0 {
 			w.cfg.Stats.Retries.Add(1)
 		}
-		if err := w.gate.wait(ctx, w.stop, w.cfg.Now); err != nil {
+		if err := w.gate.wait(ctx, w.cfg.Now); err != nil {
 			return err
 		}
 		if w.limiter != nil {
@@ -155,12 +154,12 @@ func (w *worker) send(ctx context.Context, rows []readers.Row) error {
 			}
 		}
 		w.cfg.Stats.Requests.Add(1)
-		err := w.cfg.Sender.Send(ctx, req)
+		err := w.cfg.Sender.Send(sendCtx, req)
 		if err == nil {
 			return nil
 		}
-		if ctx.Err() != nil {
-			return ctx.Err()
+		if sendCtx.Err() != nil {
+			return sendCtx.Err()
 		}
 		if talon.ClassOf(err) != talon.ClassRetryable {
 			return err
@@ -179,7 +178,7 @@ func (w *worker) send(ctx context.Context, rows []readers.Row) error {
 			w.gate.pause(w.cfg.Now(), d)
 		}
 		w.cfg.Logger.Debug("retrying", "endpoint", w.cfg.Endpoint.String(), "attempt", attempt+1, "wait", d, "error", err)
-		if err := sleep(ctx, w.stop, d); err != nil {
+		if err := sleep(ctx, d); err != nil {
 			return err
 		}
 	}

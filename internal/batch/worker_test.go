@@ -1,6 +1,7 @@
 package batch
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -18,6 +19,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/talonsync/talonsync/internal/checkpoint"
 	"github.com/talonsync/talonsync/internal/readers"
 	"github.com/talonsync/talonsync/internal/talon"
 )
@@ -51,32 +53,38 @@ func profileRows(n int) []readers.Row {
 type testRun struct {
 	stats   *Stats
 	rejects string
+	res     Result
 	err     error
 }
 
 // runAgainst runs the pipeline over rows against a real HTTP server.
 func runAgainst(t *testing.T, h http.Handler, rows []readers.Row, mutate func(*Config)) testRun {
 	t.Helper()
+	return runAgainstCtx(t.Context(), t, h, rows, mutate)
+}
+
+// runAgainstCtx is runAgainst with the run's context.
+func runAgainstCtx(ctx context.Context, t *testing.T, h http.Handler, rows []readers.Row, mutate func(*Config)) testRun {
+	t.Helper()
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	client, err := talon.New(talon.Config{BaseURL: srv.URL, APIKey: "k", HTTPClient: srv.Client()})
 	require.NoError(t, err)
 	path := filepath.Join(t.TempDir(), "rejects.jsonl")
-	rf, err := OpenRejects(path, 0)
+	rf, err := checkpoint.OpenRejects(path, 0)
 	require.NoError(t, err)
 	stats := &Stats{}
-	ledger := NewLedger(stats, rf, false, Progress{})
 	cfg := Config{
 		Endpoint: talon.EndpointProfiles, Lanes: 2, BatchSize: 1000,
 		Retry:  RetryPolicy{MaxRetries: 5, Base: time.Millisecond, Max: 50 * time.Millisecond},
-		Sender: client, Ledger: ledger, Stats: stats,
+		Sender: client, Rejects: rf, Stats: stats,
 	}
 	if mutate != nil {
 		mutate(&cfg)
 	}
-	err = Run(t.Context(), &sliceSource{rows: rows}, cfg)
-	require.NoError(t, ledger.Close(false))
-	return testRun{stats: stats, rejects: path, err: err}
+	res, err := Run(ctx, &sliceSource{rows: rows}, cfg)
+	require.NoError(t, rf.Close(false))
+	return testRun{stats: stats, rejects: path, res: res, err: err}
 }
 
 // decodeIDs returns the integrationIds of a profiles request body.

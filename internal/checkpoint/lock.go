@@ -1,4 +1,4 @@
-package batch
+package checkpoint
 
 import (
 	"errors"
@@ -7,18 +7,18 @@ import (
 	"syscall"
 )
 
-// ErrLocked is matched by the error Lock returns when another run holds the lock.
+// ErrLocked is matched by the error Acquire returns when another run holds the lock.
 var ErrLocked = errors.New("checkpoint is in use by another run")
 
-// FileLock is an exclusive advisory lock (flock) on a file beside the
+// Lock is an exclusive advisory lock (flock) on a file beside the
 // checkpoint. The kernel releases it when the process dies, so a killed run
 // never leaves a stale lock behind.
-type FileLock struct {
+type Lock struct {
 	f *os.File
 }
 
-// Lock takes the lock on path without waiting.
-func Lock(path string) (*FileLock, error) {
+// Acquire takes the lock on path without waiting.
+func Acquire(path string) (*Lock, error) {
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("open lock file: %w", err)
@@ -30,11 +30,11 @@ func Lock(path string) (*FileLock, error) {
 		}
 		return nil, fmt.Errorf("lock %s: %w", path, err)
 	}
-	return &FileLock{f: f}, nil
+	return &Lock{f: f}, nil
 }
 
 // Unlock releases the lock.
-func (l *FileLock) Unlock() error {
+func (l *Lock) Unlock() error {
 	err := syscall.Flock(int(l.f.Fd()), syscall.LOCK_UN)
 	if cerr := l.f.Close(); err == nil {
 		err = cerr

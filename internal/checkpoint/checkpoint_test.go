@@ -1,4 +1,4 @@
-package batch
+package checkpoint
 
 import (
 	"encoding/json"
@@ -13,10 +13,10 @@ import (
 	"github.com/talonsync/talonsync/internal/readers"
 )
 
-func sampleCheckpoint() *Checkpoint {
-	return &Checkpoint{
-		Version:  CheckpointVersion,
-		Input:    InputFingerprint{Size: 123, Head: "aa", Tail: "bb"},
+func sampleCheckpoint() *Record {
+	return &Record{
+		Version:  version,
+		Input:    Fingerprint{Size: 123, Head: "aa", Tail: "bb"},
 		Settings: Settings{Entity: "profiles", Format: "csv", Delimiter: ",", BatchSize: 1000, Lanes: 4},
 		Progress: Progress{
 			Resume:      readers.Position{Offset: 4096, Line: 88},
@@ -33,8 +33,8 @@ func sampleCheckpoint() *Checkpoint {
 func TestCheckpointRoundTrip(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "run.ckpt")
 	want := sampleCheckpoint()
-	require.NoError(t, WriteCheckpoint(path, want))
-	got, err := ReadCheckpoint(path)
+	require.NoError(t, Write(path, want))
+	got, err := Read(path)
 	require.NoError(t, err)
 	assert.Equal(t, want, got)
 
@@ -56,12 +56,12 @@ func TestCheckpointCheck(t *testing.T) {
 	s := cp.Settings
 	tests := []struct {
 		name    string
-		input   InputFingerprint
+		input   Fingerprint
 		mutate  func(*Settings)
 		wantErr bool
 	}{
 		{name: "same input and settings", input: cp.Input, mutate: func(*Settings) {}},
-		{name: "another input", input: InputFingerprint{Size: 124, Head: "aa", Tail: "bb"}, mutate: func(*Settings) {}, wantErr: true},
+		{name: "another input", input: Fingerprint{Size: 124, Head: "aa", Tail: "bb"}, mutate: func(*Settings) {}, wantErr: true},
 		{name: "another batch size", input: cp.Input, mutate: func(s *Settings) { s.BatchSize = 500 }, wantErr: true},
 		{name: "other lanes", input: cp.Input, mutate: func(s *Settings) { s.Lanes = 8 }, wantErr: true},
 		{name: "another entity", input: cp.Input, mutate: func(s *Settings) { s.Entity = "catalog" }, wantErr: true},
@@ -73,7 +73,7 @@ func TestCheckpointCheck(t *testing.T) {
 			tc.mutate(&s2)
 			err := cp.Check(tc.input, s2)
 			if tc.wantErr {
-				assert.ErrorIs(t, err, ErrCheckpointMismatch)
+				assert.ErrorIs(t, err, ErrMismatch)
 			} else {
 				assert.NoError(t, err)
 			}
@@ -85,11 +85,11 @@ func TestCheckpointTornTempFile(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "run.ckpt")
 	want := sampleCheckpoint()
-	require.NoError(t, WriteCheckpoint(path, want))
+	require.NoError(t, Write(path, want))
 	// A run killed while writing leaves a torn temp file; it is never read.
 	torn := filepath.Join(dir, ".run.ckpt.tmp-123")
 	require.NoError(t, os.WriteFile(torn, []byte(`{"version":1,"progr`), 0o600))
-	got, err := ReadCheckpoint(path)
+	got, err := Read(path)
 	require.NoError(t, err)
 	assert.Equal(t, want, got)
 	RemoveStaleTemps(path)
@@ -102,21 +102,21 @@ func TestCheckpointTornTempFile(t *testing.T) {
 func TestCheckpointCorruptIsAnError(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "run.ckpt")
 	require.NoError(t, os.WriteFile(path, []byte(`{"version":1,`), 0o600))
-	_, err := ReadCheckpoint(path)
+	_, err := Read(path)
 	assert.Error(t, err)
 	require.NoError(t, os.WriteFile(path, []byte(`{"version":99}`), 0o600))
-	_, err = ReadCheckpoint(path)
+	_, err = Read(path)
 	assert.ErrorContains(t, err, "version 99")
 }
 
 func TestLock(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "run.ckpt.lock")
-	l1, err := Lock(path)
+	l1, err := Acquire(path)
 	require.NoError(t, err)
-	_, err = Lock(path)
+	_, err = Acquire(path)
 	assert.ErrorIs(t, err, ErrLocked, "a second run on the same checkpoint is refused")
 	require.NoError(t, l1.Unlock())
-	l2, err := Lock(path)
+	l2, err := Acquire(path)
 	require.NoError(t, err, "the lock is free again once released")
 	require.NoError(t, l2.Unlock())
 }

@@ -1,4 +1,4 @@
-package batch
+package checkpoint
 
 import (
 	"crypto/sha256"
@@ -11,20 +11,20 @@ import (
 // fingerprintSpan is how many bytes at each end of a file the fingerprint hashes.
 const fingerprintSpan = 1 << 20
 
-// InputFingerprint identifies an input cheaply: its size and hashes of its
+// Fingerprint identifies an input cheaply: its size and hashes of its
 // first and last MiB. A file of a few GB is fingerprinted in milliseconds; an
 // export that changed in size, head or tail is recognised as new. For stdin
 // the size is -1 and only the head is hashed.
-type InputFingerprint struct {
+type Fingerprint struct {
 	Size int64  `json:"size"`
 	Head string `json:"head_sha256"`
 	Tail string `json:"tail_sha256,omitempty"`
 }
 
 // Same reports whether two fingerprints name the same input.
-func (f InputFingerprint) Same(o InputFingerprint) bool { return f == o }
+func (f Fingerprint) Same(o Fingerprint) bool { return f == o }
 
-func (f InputFingerprint) String() string {
+func (f Fingerprint) String() string {
 	if f.Size < 0 {
 		return fmt.Sprintf("stream starting with sha256 %.12s", f.Head)
 	}
@@ -33,26 +33,26 @@ func (f InputFingerprint) String() string {
 
 // FingerprintFile fingerprints the file at path as it is on disk (compressed
 // bytes for a gzip file).
-func FingerprintFile(path string) (InputFingerprint, error) {
+func FingerprintFile(path string) (Fingerprint, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return InputFingerprint{}, err
+		return Fingerprint{}, err
 	}
 	defer f.Close()
 	st, err := f.Stat()
 	if err != nil {
-		return InputFingerprint{}, err
+		return Fingerprint{}, err
 	}
-	fp := InputFingerprint{Size: st.Size()}
+	fp := Fingerprint{Size: st.Size()}
 	h := sha256.New()
 	if _, err := io.Copy(h, io.NewSectionReader(f, 0, min(fp.Size, fingerprintSpan))); err != nil {
-		return InputFingerprint{}, fmt.Errorf("fingerprint input: %w", err)
+		return Fingerprint{}, fmt.Errorf("fingerprint input: %w", err)
 	}
 	fp.Head = hex.EncodeToString(h.Sum(nil))
 	h.Reset()
 	from := max(0, fp.Size-fingerprintSpan)
 	if _, err := io.Copy(h, io.NewSectionReader(f, from, fp.Size-from)); err != nil {
-		return InputFingerprint{}, fmt.Errorf("fingerprint input: %w", err)
+		return Fingerprint{}, fmt.Errorf("fingerprint input: %w", err)
 	}
 	fp.Tail = hex.EncodeToString(h.Sum(nil))
 	return fp, nil
@@ -60,7 +60,7 @@ func FingerprintFile(path string) (InputFingerprint, error) {
 
 // FingerprintStream fingerprints a stream by the bytes it starts with
 // (at most one MiB, as returned by a bufio.Reader's Peek).
-func FingerprintStream(head []byte) InputFingerprint {
+func FingerprintStream(head []byte) Fingerprint {
 	sum := sha256.Sum256(head)
-	return InputFingerprint{Size: -1, Head: hex.EncodeToString(sum[:])}
+	return Fingerprint{Size: -1, Head: hex.EncodeToString(sum[:])}
 }

@@ -1,0 +1,302 @@
+package batch
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+	"golang.org/x/time/rate"
+
+	"github.com/talonsync/talonsync/internal/checkpoint"
+	"github.com/talonsync/talonsync/internal/readers"
+	"github.com/talonsync/talonsync/internal/talon"
+)
+
+// ErrInterrupted is returned by Run when its context was cancelled before
+// every row was done: a graceful stop.
+var ErrInterrupted = errors.New("interrupted")
+
+// Config configures Run. Zero values get the defaults documented per field.
+type Config struct {
+	Endpoint  talon.Endpoint
+	CatalogID int64
+	// Silent is passed to profile requests (nil: the API default, yes).
+	Silent *bool
+	// RunID identifies the run, and stays the same when a checkpointed run
+	// resumes; it salts the Idempotency-Key of profile requests.
+	RunID string
+	// Lanes is the number of lanes, each with one worker. Default 4.
+	Lanes int
+	// BatchSize is the most rows in one request, at most 1000. Default 1000.
+	BatchSize int
+	// MaxOpen is the most open batches a lane keeps for repeated keys. Default 64.
+	MaxOpen int
+	// MaxHeld is the most rows a lane holds in open batches. Default 2*BatchSize.
+	MaxHeld int
+	// Retry is the policy for transient failures.
+	Retry RetryPolicy
+	// Rate caps requests per second across all lanes; 0 means no cap.
+	Rate float64
+	// Grace bounds how long a stop waits for the requests in flight before
+	// it cancels them. Default 30s.
+	Grace time.Duration
+	// Sender sends requests; nil makes a dry run that sends nothing.
+	Sender Sender
+	// Rejects receives the rejected rows; required. Run syncs it at the
+	// end; the caller closes it.
+	Rejects *checkpoint.RejectsFile
+	// Checkpoint, when set, makes the run resumable.
+	Checkpoint *Checkpointing
+	// Skip reports rows an earlier run finished; nil skips nothing. It is
+	// called for every row, in order, on the reader goroutine.
+	Skip func(line int64) bool
+	// Unchanged, when set, is called on the reader goroutine for each row
+	// that parsed and is not skipped. When it returns true the API already
+	// holds the row's item: the row is not sent and counts as unchanged.
+	Unchanged func(row *readers.Row) bool
+	// OnDelivered, when set, is called by a worker with rows the API
+	// confirmed, before they count as done (so before any checkpoint can
+	// say so). An error stops the run and leaves the rows unconfirmed. Not
+	// called in a dry run (nil Sender).
+	OnDelivered func(rows []readers.Row) error
+	// Stats receives the live counters, for a progress display. Default: a
+	// fresh Stats.
+	Stats *Stats
+	// Logger receives debug and warning lines. Default: discard.
+	Logger *slog.Logger
+	// Now is the clock. Default time.Now.
+	Now func() time.Time
+}
+
+// Checkpointing configures the checkpoint of a resumable run.
+type Checkpointing struct {
+	// Path is the checkpoint file.
+	Path string
+	// Record is what the checkpoint holds at the start of this run: its
+	// identity (run ID, input, settings, rejects path, runs), and for a
+	// resumed run the progress to start from and the counts and elapsed
+	// time of the earlier runs. Each write fills in the progress, counts
+	// and times.
+	Record checkpoint.Record
+	// Complete marks the checkpoint completed when the run ends with every
+	// row done. A caller with more to do afterwards (a prune phase) leaves
+	// it false and calls checkpoint.MarkCompleted itself.
+	Complete bool
+	// Interval is the period of timer writes, which record rows rejected
+	// while reading. Default 1s.
+	Interval time.Duration
+}
+
+func (c Config) withDefaults() (Config, error) {
+	if c.Rejects == nil {
+		return c, errors.New("batch: Config.Rejects is required")
+	}
+	if c.Lanes < 1 {
+		c.Lanes = 4
+	}
+	if c.BatchSize < 1 || c.BatchSize > talon.MaxItems {
+		c.BatchSize = talon.MaxItems
+	}
+	if c.MaxOpen < 1 {
+		c.MaxOpen = 64
+	}
+	if c.MaxHeld < 1 {
+		c.MaxHeld = 2 * c.BatchSize
+	}
+	c.Retry = c.Retry.withDefaults()
+	if c.Grace <= 0 {
+		c.Grace = 30 * time.Second
+	}
+	if c.Stats == nil {
+		c.Stats = &Stats{}
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	return c, nil
+}
+
+// Result is what a run did.
+type Result struct {
+	// Counts are this run's counts (not those of earlier runs of a
+	// checkpoint).
+	checkpoint.Counts
+	// Skipped counts the rows an earlier run had finished.
+	Skipped int64
+	// GraceExpired reports that a stop cancelled requests still in flight
+	// when Config.Grace ran out; their rows are not confirmed.
+	GraceExpired bool
+}
+
+// Run reads src to the end, sends every accepted row in batches over
+// cfg.Lanes lanes, and accounts for every row: delivered, rejected (written
+// to cfg.Rejects), unchanged, or not done. With cfg.Checkpoint it runs the
+// checkpointer and writes a final checkpoint before it returns.
+//
+// It returns nil when every row read is done; ErrInterrupted when ctx was
+// cancelled first (a graceful stop: no new request is sent, and requests in
+// flight get cfg.Grace to finish before they are cancelled); otherwise the
+// error that stopped the run: an API error of class fatal, a *RetryError, a
+// fatal input error (after the rows read before it were sent), or an error
+// writing the rejects file or the checkpoint.
+func Run(ctx context.Context, src Source, cfg Config) (Result, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return Result{}, err
+	}
+	r := &run{cfg: cfg}
+	var start checkpoint.Progress
+	if cp := cfg.Checkpoint; cp != nil {
+		start = cp.Record.Progress
+	}
+	r.ledger = newLedger(cfg.Stats, cfg.Rejects, cfg.Checkpoint != nil, start)
+	if cfg.Rate > 0 {
+		r.limiter = rate.NewLimiter(rate.Limit(cfg.Rate), 1)
+	}
+	err = r.runWithCheckpoints(ctx, src)
+	c := cfg.Stats.Snapshot()
+	return Result{Counts: c, Skipped: cfg.Stats.Skipped.Load(), GraceExpired: r.graceExpired.Load()}, err
+}
+
+// run is the state of one Run call.
+type run struct {
+	cfg     Config
+	ledger  *ledger
+	limiter *rate.Limiter
+	gate    gate
+	// readErr is the fatal input error that ended reading; it fails the
+	// run once the rows read before it are done. Written by the reader
+	// goroutine before it returns, read after the errgroup's Wait.
+	readErr      error
+	graceExpired atomic.Bool
+}
+
+// runWithCheckpoints runs the pipeline beside the checkpointer goroutine,
+// then writes the final checkpoint and syncs the rejects file.
+func (r *run) runWithCheckpoints(ctx context.Context, src Source) error {
+	cp := r.cfg.Checkpoint
+	if cp == nil {
+		err := r.pipeline(ctx, src, nil)
+		if serr := r.ledger.sync(); err == nil {
+			err = serr
+		}
+		return err
+	}
+	ck := newCheckpointer(cp.Path, cp.Record, r.ledger, r.cfg.Stats, cp.Interval, r.cfg.Now)
+	ckCtx, stopCk := context.WithCancel(context.WithoutCancel(ctx))
+	var wg sync.WaitGroup
+	wg.Go(func() { ck.run(ckCtx) })
+	err := r.pipeline(ctx, src, ck.commit)
+	stopCk()
+	wg.Wait()
+	if werr := ck.write(err == nil && cp.Complete); werr != nil && err == nil {
+		err = werr
+	}
+	return err
+}
+
+// pipeline runs the reader, the chunker and the lane workers until src is
+// exhausted and every batch is done, or until a stop. A stop comes from ctx
+// or from the first goroutine that fails: waits end at once, no new request
+// is sent, and the requests in flight get the grace period.
+func (r *run) pipeline(ctx context.Context, src Source, commit func(context.Context) error) error {
+	g, stopCtx := errgroup.WithContext(ctx)
+	sendCtx, cancelSend := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelSend()
+	var grace *time.Timer
+	var gmu sync.Mutex
+	stopWatch := context.AfterFunc(stopCtx, func() {
+		gmu.Lock()
+		defer gmu.Unlock()
+		grace = time.AfterFunc(r.cfg.Grace, func() {
+			r.graceExpired.Store(true)
+			cancelSend()
+		})
+	})
+	defer func() {
+		stopWatch()
+		gmu.Lock()
+		if grace != nil {
+			grace.Stop()
+		}
+		gmu.Unlock()
+	}()
+
+	blocks := make(chan []readers.Row, 4)
+	free := make(chan []readers.Row, 6)
+	lanes := make([]chan *batch, r.cfg.Lanes)
+	for i := range lanes {
+		// Two queued batches per lane: a lane waiting out a backoff does
+		// not stall the chunker (and so the other lanes) at once.
+		lanes[i] = make(chan *batch, 2)
+	}
+	g.Go(func() error {
+		defer close(blocks)
+		return r.read(stopCtx, src, blocks, free)
+	})
+	g.Go(func() error {
+		defer func() {
+			for _, ch := range lanes {
+				close(ch)
+			}
+		}()
+		return r.chunk(stopCtx, sendCtx, blocks, free, lanes, commit)
+	})
+	for _, ch := range lanes {
+		w := &worker{cfg: &r.cfg, ledger: r.ledger, gate: &r.gate, limiter: r.limiter}
+		g.Go(func() error { return r.work(stopCtx, sendCtx, w, ch, commit) })
+	}
+	err := g.Wait()
+	switch {
+	case err != nil:
+		return err
+	case ctx.Err() != nil:
+		return ErrInterrupted
+	}
+	return r.readErr
+}
+
+// work runs one lane: it delivers the lane's batches in order and makes each
+// outcome durable before the next. After a stop it drains the lane.
+func (r *run) work(ctx, sendCtx context.Context, w *worker, ch <-chan *batch, commit func(context.Context) error) error {
+	for b := range ch {
+		if b.fence != nil {
+			b.fence <- struct{}{}
+			continue
+		}
+		if ctx.Err() != nil {
+			recycle(b)
+			continue
+		}
+		err := r.finish(ctx, sendCtx, w, b, commit)
+		recycle(b)
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// finish delivers one batch and makes its outcome durable. A stop is not an
+// error: the rows not confirmed by then stay not done.
+func (r *run) finish(ctx, sendCtx context.Context, w *worker, b *batch, commit func(context.Context) error) error {
+	err := w.deliver(ctx, sendCtx, b)
+	if err == nil && commit != nil {
+		err = commit(ctx)
+	}
+	if err != nil && ctx.Err() != nil && isContextErr(err) {
+		return nil
+	}
+	return err
+}
+
+func isContextErr(err error) bool {
+	return errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
+}
