@@ -71,6 +71,12 @@ type Options struct {
 	// atomically (mode 0600) by Close, by Serve on shutdown and by
 	// POST /emulator/save.
 	StateFile string
+	// OnRequest, when set, is called with every API request (not the
+	// /emulator/ endpoints) as soon as its body is read, before it is
+	// checked or answered, whatever the answer will be. It runs on the
+	// request's goroutine, so it must be safe for concurrent use, and the
+	// request waits for it. The record is the callee's to keep.
+	OnRequest func(RequestRecord)
 }
 
 // Server is the emulator. It is an http.Handler and is safe for concurrent
@@ -271,6 +277,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if strings.HasPrefix(r.URL.Path, "/emulator/") {
 		s.serveInspect(w, r)
 		return
+	}
+	if s.opts.OnRequest != nil {
+		s.recordRequest(r)
 	}
 	s.stats.begin()
 	defer s.stats.end()
