@@ -102,6 +102,11 @@ func (l *ledger) delivered(rows []readers.Row) {
 	l.mu.Unlock()
 }
 
+// wouldSend marks rows done that a dry run validated and did not send.
+func (l *ledger) wouldSend(rows []readers.Row) {
+	l.stats.WouldSend.Add(int64(len(rows)))
+}
+
 // unchanged marks a row done that needs no request: the API already holds
 // its item (see Config.Unchanged).
 func (l *ledger) unchanged(r *readers.Row) {

@@ -123,16 +123,35 @@ func (c Config) withDefaults() (Config, error) {
 	return c, nil
 }
 
-// Result is what a run did.
+// Result is what a run did. Every row read is counted once:
+// Read = Delivered + Rejected + Unchanged + WouldSend + Failed() + NotAttempted().
 type Result struct {
 	// Counts are this run's counts (not those of earlier runs of a
 	// checkpoint).
 	checkpoint.Counts
+	// Attempted counts the rows of batches of which a request was sent.
+	Attempted int64
+	// APIRejected counts the rows the API rejected, a subset of Rejected
+	// (the others were rejected while reading).
+	APIRejected int64
+	// WouldSend counts the rows a dry run validated and would have sent.
+	WouldSend int64
 	// Skipped counts the rows an earlier run had finished.
 	Skipped int64
 	// GraceExpired reports that a stop cancelled requests still in flight
 	// when Config.Grace ran out; their rows are not confirmed.
 	GraceExpired bool
+}
+
+// Failed counts the rows that were sent and have no outcome: their
+// request failed (retries exhausted, a fatal answer, a cut the run did
+// not outlive) or was cancelled.
+func (r Result) Failed() int64 { return r.Attempted - r.Delivered - r.APIRejected }
+
+// NotAttempted counts the rows read that no request carried: the run
+// stopped before their batch was sent.
+func (r Result) NotAttempted() int64 {
+	return r.Read - r.Delivered - r.Rejected - r.Unchanged - r.WouldSend - r.Failed()
 }
 
 // Run reads src to the end, sends every accepted row in batches over
@@ -161,8 +180,11 @@ func Run(ctx context.Context, src Source, cfg Config) (Result, error) {
 		r.limiter = rate.NewLimiter(rate.Limit(cfg.Rate), 1)
 	}
 	err = r.runWithCheckpoints(ctx, src)
-	c := cfg.Stats.Snapshot()
-	return Result{Counts: c, Skipped: cfg.Stats.Skipped.Load(), GraceExpired: r.graceExpired.Load()}, err
+	st := cfg.Stats
+	return Result{
+		Counts: st.Snapshot(), Attempted: st.Attempted.Load(), APIRejected: st.APIRejected.Load(),
+		WouldSend: st.WouldSend.Load(), Skipped: st.Skipped.Load(), GraceExpired: r.graceExpired.Load(),
+	}, err
 }
 
 // run is the state of one Run call.

@@ -17,6 +17,12 @@ type Stats struct {
 	Batches   atomic.Int64 // batches completed (delivered, partly rejected, or dry-run)
 	Requests  atomic.Int64 // HTTP requests sent, retries included
 	Retries   atomic.Int64 // requests that were retries
+	// Attempted counts rows in batches of which a request was sent:
+	// delivered, rejected by the API, or failed. The other rows read were
+	// never attempted.
+	Attempted   atomic.Int64
+	APIRejected atomic.Int64 // rows the API rejected (a subset of Rejected)
+	WouldSend   atomic.Int64 // rows a dry run would have sent
 }
 
 // Snapshot returns the counters of this run.

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -35,9 +36,13 @@ type worker struct {
 func (w *worker) deliver(ctx, sendCtx context.Context, b *batch) error {
 	defer w.cfg.Stats.Batches.Add(1)
 	if w.cfg.Sender == nil { // dry run
-		w.ledger.delivered(b.rows)
+		w.ledger.wouldSend(b.rows)
 		return nil
 	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	w.cfg.Stats.Attempted.Add(int64(len(b.rows)))
 	queue := [][]readers.Row{b.rows}
 	for len(queue) > 0 {
 		if err := ctx.Err(); err != nil {
@@ -128,8 +133,14 @@ func detailText(e *talon.APIError, d talon.ErrorDetail) string {
 	return sb.String()
 }
 
+// reject records a row the API refused, with its input line first as the
+// reader's rejects have it.
 func (w *worker) reject(r *readers.Row, reason string) error {
-	return w.ledger.reject(r, reason, r.Item.JSON)
+	if err := w.ledger.reject(r, "line "+strconv.FormatInt(r.Line, 10)+": "+reason, r.Item.JSON); err != nil {
+		return err
+	}
+	w.cfg.Stats.APIRejected.Add(1)
+	return nil
 }
 
 // send makes one request for rows, retrying transient failures.
