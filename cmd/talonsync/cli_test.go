@@ -113,7 +113,9 @@ func TestCLIDryRun(t *testing.T) {
 			assert.Equal(t, realRejects, dryRejects)
 			assert.Equal(t, realRep.Read, dryRep.Read)
 			assert.Equal(t, realRep.Rejected, dryRep.Rejected)
-			assert.Equal(t, realRep.Delivered, dryRep.Delivered)
+			assert.Zero(t, dryRep.Delivered, "a dry run delivers nothing")
+			assert.Equal(t, realRep.Delivered, dryRep.WouldSend, "it would send what a real run delivers")
+			assert.Equal(t, dryRep.Read, dryRep.accounted())
 			assert.Contains(t, dryRes.Stderr, "dry run")
 		})
 	}

@@ -98,7 +98,7 @@ func xtWriteBig(t *testing.T, dir, name, head string, fill byte, size int, tail 
 func xtReconcile(t *testing.T, rep, rejects string, wantLines ...int) report {
 	t.Helper()
 	r := readReport(t, rep)
-	assert.Equal(t, r.Read, r.Delivered+r.Rejected+r.Failed, "read == delivered + rejected + failed")
+	assert.Equal(t, r.Read, r.accounted(), "every row read is accounted for")
 	rej := readRejects(t, rejects)
 	assert.Len(t, rej, int(r.Rejected+r.Failed), "every row not delivered is in the rejects file")
 	var lines []int

@@ -160,3 +160,8 @@ func slow(d time.Duration) time.Duration {
 	}
 	return d
 }
+
+// accounted is the sum of a report's row outcomes, which must equal Read.
+func (r report) accounted() int64 {
+	return r.Delivered + r.Rejected + r.Unchanged + r.Failed + r.NotAttempted + r.WouldSend
+}

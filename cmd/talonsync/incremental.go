@@ -31,6 +31,7 @@ type incremental struct {
 
 	prune        checkpoint.Counts // the removal phase's counters
 	pruneSkipped string            // why a prune did not run, if it did not
+	wouldRemove  int64             // the keys a dry run would remove
 }
 
 // addPruneFlags adds --prune or --mirror (name) and --max-prune.
@@ -163,7 +164,7 @@ func (inc *incremental) finish(ctx context.Context, runErr error, cfg batch.Conf
 			_, err := fmt.Fprintln(inc.o.io().Out, key)
 			return err
 		})
-		inc.prune.Delivered = stale
+		inc.wouldRemove = stale
 		return err
 	}
 	inc.o.log().Info(fmt.Sprintf("removing %d of %d known items that are not in this feed", stale, total))
@@ -175,22 +176,31 @@ func (inc *incremental) finish(ctx context.Context, runErr error, cfg batch.Conf
 }
 
 // report adds the removal phase to rep and records the run in the state.
-func (inc *incremental) report(rep *report) {
+func (inc *incremental) report(rep *report, runErr error) {
 	if inc == nil {
 		return
 	}
 	rep.Pruned = inc.prune.Delivered
 	rep.PruneRejected = inc.prune.Rejected
+	rep.WouldRemove = inc.wouldRemove
 	rep.Batches += inc.prune.Batches
 	rep.Requests += inc.prune.Requests
 	rep.Retries += inc.prune.Retries
 	info := state.RunInfo{
 		Run: inc.tr.Run(), Input: inc.o.Input, Started: inc.started.UTC(), Finished: time.Now().UTC(),
-		Complete: rep.Error == "", DryRun: inc.o.DryRun,
+		Complete: runErr == nil, DryRun: inc.o.DryRun,
 		Read: rep.RunRead, Delivered: rep.Delivered, Unchanged: rep.Unchanged, Rejected: rep.Rejected,
-		Pruned: rep.Pruned, Error: rep.Error,
+		Pruned: rep.Pruned, Error: errText(runErr),
 	}
 	if err := inc.store.FinishRun(info); err != nil {
 		inc.o.log().Warn(err.Error())
 	}
+}
+
+// errText is err's message, or "" for nil.
+func errText(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
 }

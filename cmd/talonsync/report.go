@@ -7,23 +7,48 @@ import (
 	"os"
 	"time"
 
+	"github.com/talonsync/talonsync/internal/batch"
 	"github.com/talonsync/talonsync/internal/checkpoint"
 )
 
-// report is the JSON written by --report. Counts cover the whole input
-// across every run of a checkpoint, so read == delivered + rejected + failed
-// + unchanged.
+// The outcomes a report records, one per exit code but for 0, which is
+// completed or nothing_to_do.
+const (
+	outcomeCompleted   = "completed"     // every row delivered (exit 0)
+	outcomeNothingToDo = "nothing_to_do" // a completed checkpoint of this input (exit 0)
+	outcomeRejected    = "rejected_rows" // finished, some rows rejected (exit 3)
+	outcomeFailed      = "failed"        // the run failed (exit 1)
+	outcomeInterrupted = "interrupted"   // SIGINT or SIGTERM (exit 130)
+	outcomeUsage       = "usage_error"   // a usage or configuration error (exit 2)
+)
+
+// report is the JSON written by --report on every ending of a sync that
+// got past flag parsing. Row counts cover the whole input across every run
+// of a checkpoint: read = delivered + rejected + unchanged + failed +
+// not_attempted (+ would_send in a dry run).
 type report struct {
-	Entity         string  `json:"entity"`
-	Input          string  `json:"input"`
-	DryRun         bool    `json:"dry_run"`
-	Read           int64   `json:"read"`
-	Delivered      int64   `json:"delivered"`
-	Rejected       int64   `json:"rejected"`
-	Failed         int64   `json:"failed"`
-	Unchanged      int64   `json:"unchanged"`      // not sent: --state says the API holds them
-	Pruned         int64   `json:"pruned"`         // removals of --prune/--mirror (dry run: would send); not in read
-	PruneRejected  int64   `json:"prune_rejected"` // removals the API rejected
+	Outcome  string `json:"outcome"`
+	ExitCode int    `json:"exit_code"`
+	Entity   string `json:"entity"`
+	Input    string `json:"input"`
+	DryRun   bool   `json:"dry_run"`
+	// Read counts the rows read; each is one of the outcomes below.
+	Read      int64 `json:"read"`
+	Delivered int64 `json:"delivered"` // the API confirmed them
+	Rejected  int64 `json:"rejected"`  // in the rejects file, with their line and reason
+	Unchanged int64 `json:"unchanged"` // not sent: --state says the API holds them
+	// Failed counts rows that were sent without an outcome: their request
+	// failed or was cancelled. A rerun sends them again.
+	Failed int64 `json:"failed"`
+	// NotAttempted counts rows no request carried: the run stopped first.
+	NotAttempted int64 `json:"not_attempted"`
+	// WouldSend counts the rows a dry run validated and would have sent.
+	WouldSend int64 `json:"would_send,omitempty"`
+	// Removals of --prune/--mirror, not in read. A dry run counts what it
+	// would remove in would_remove.
+	Pruned         int64   `json:"pruned"`
+	PruneRejected  int64   `json:"prune_rejected"`
+	WouldRemove    int64   `json:"would_remove,omitempty"`
 	Batches        int64   `json:"batches"`
 	Requests       int64   `json:"requests"`
 	Retries        int64   `json:"retries"`
@@ -31,8 +56,9 @@ type report struct {
 	RowsPerSecond  float64 `json:"rows_per_second"`
 	Runs           int     `json:"runs"`
 	Resumed        bool    `json:"resumed"`
-	RejectsPath    string  `json:"rejects_path"`
-	Error          string  `json:"error,omitempty"`
+	// RejectsPath is the rejects file, when there is one.
+	RejectsPath string `json:"rejects_path,omitempty"`
+	Error       string `json:"error,omitempty"`
 	// This run alone.
 	RunRead           int64   `json:"run_read"`
 	RunElapsedSeconds float64 `json:"run_elapsed_seconds"`
@@ -40,33 +66,86 @@ type report struct {
 	PeakRSSBytes int64 `json:"peak_rss_bytes,omitempty"`
 }
 
-func newReport(o *syncOptions, st *resumeState, run checkpoint.Counts, elapsed time.Duration, runErr error) *report {
-	total := st.prior().Add(run)
-	r := &report{
-		Entity: o.Entity.String(), Input: o.Input, DryRun: o.DryRun,
-		Read: total.Read, Delivered: total.Delivered, Rejected: total.Rejected, Unchanged: total.Unchanged,
-		Failed:  total.Read - total.Delivered - total.Rejected - total.Unchanged,
-		Batches: total.Batches, Requests: total.Requests, Retries: total.Retries,
-		ElapsedSeconds: st.record.Elapsed + elapsed.Seconds(),
-		Runs:           max(st.record.Runs, 1), Resumed: st.resumed,
-		RunRead: run.Read, RunElapsedSeconds: elapsed.Seconds(),
-	}
-	if r.RunElapsedSeconds > 0 {
-		r.RowsPerSecond = float64(run.Read) / r.RunElapsedSeconds
-	}
-	if runErr != nil {
-		r.Error = runErr.Error()
-	}
-	r.PeakRSSBytes = peakRSS()
-	return r
+func newReport(o *syncOptions) *report {
+	return &report{Entity: o.Entity.String(), Input: o.Input, DryRun: o.DryRun, Runs: 1}
 }
 
+// fill records the counts of a run: this run's result added to those of
+// the runs it resumes.
+func (r *report) fill(st *resumeState, res batch.Result, elapsed time.Duration) {
+	total := st.prior().Add(res.Counts)
+	r.Read, r.Delivered, r.Rejected, r.Unchanged = total.Read, total.Delivered, total.Rejected, total.Unchanged
+	r.Failed, r.NotAttempted, r.WouldSend = res.Failed(), res.NotAttempted(), res.WouldSend
+	r.Batches, r.Requests, r.Retries = total.Batches, total.Requests, total.Retries
+	r.ElapsedSeconds = st.record.Elapsed + elapsed.Seconds()
+	r.Runs, r.Resumed = max(st.record.Runs, 1), st.resumed
+	r.RunRead, r.RunElapsedSeconds = res.Read, elapsed.Seconds()
+	if r.RunElapsedSeconds > 0 {
+		r.RowsPerSecond = float64(res.Read) / r.RunElapsedSeconds
+	}
+}
+
+// fillDone records the counts of a completed checkpoint, for a run with
+// nothing to do.
+func (r *report) fillDone(st *resumeState) {
+	c := st.record.Counts
+	r.Read, r.Delivered, r.Rejected, r.Unchanged = c.Read, c.Delivered, c.Rejected, c.Unchanged
+	r.Batches, r.Requests, r.Retries = c.Batches, c.Requests, c.Retries
+	r.ElapsedSeconds, r.Runs = st.record.Elapsed, st.record.Runs
+}
+
+// conclude sets the report's outcome and exit code from the command's
+// error, and writes it to --report when that was given and can be
+// written.
+func (r *report) conclude(o *syncOptions, err error, finished bool) error {
+	r.ExitCode = exitCode(err)
+	r.Outcome = outcomeOf(r.ExitCode, finished)
+	if err != nil {
+		r.Error = err.Error()
+	}
+	if r.RejectsPath != "" {
+		if _, serr := os.Stat(r.RejectsPath); serr != nil {
+			r.RejectsPath = "" // removed: nothing was rejected
+		}
+	}
+	r.PeakRSSBytes = peakRSS()
+	if o.Report == "" || o.reportUnwritable {
+		return err
+	}
+	if werr := r.write(o.Report); werr != nil && err == nil {
+		return werr
+	}
+	return err
+}
+
+func outcomeOf(code int, finished bool) string {
+	switch code {
+	case exitOK:
+		if finished {
+			return outcomeNothingToDo
+		}
+		return outcomeCompleted
+	case exitRejected:
+		return outcomeRejected
+	case exitInterrupted:
+		return outcomeInterrupted
+	case exitUsage:
+		return outcomeUsage
+	}
+	return outcomeFailed
+}
+
+// write replaces the report file atomically, mode 0644 (it holds counts
+// only).
 func (r *report) write(path string) error {
 	b, err := json.MarshalIndent(r, "", "  ")
 	if err != nil {
 		return err
 	}
-	if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
+	if err := checkpoint.WriteFileAtomic(path, append(b, '\n')); err != nil {
+		return fmt.Errorf("write report: %w", err)
+	}
+	if err := os.Chmod(path, 0o644); err != nil {
 		return fmt.Errorf("write report: %w", err)
 	}
 	return nil
@@ -76,23 +155,34 @@ func (r *report) write(path string) error {
 // report's figures as a group for the JSON format, and lines for the
 // removals, the runs of a resumed input and the rejects file.
 func (r *report) summary(log *slog.Logger, o *syncOptions) {
+	sent := fmt.Sprintf("%d delivered", r.Delivered)
+	if r.DryRun {
+		sent = fmt.Sprintf("%d would be sent", r.WouldSend)
+	}
+	if o.State != "" {
+		sent += fmt.Sprintf(", %d unchanged", r.Unchanged)
+	}
+	failed := fmt.Sprintf("%d failed", r.Failed)
+	if r.NotAttempted > 0 {
+		failed += fmt.Sprintf(", %d not attempted", r.NotAttempted)
+	}
 	mode := ""
 	if r.DryRun {
 		mode = " (dry run: nothing was sent)"
 	}
-	unchanged := ""
-	if o.State != "" {
-		unchanged = fmt.Sprintf(", %d unchanged", r.Unchanged)
-	}
-	log.Info(fmt.Sprintf("talonsync %s: %d read, %d delivered%s, %d rejected, %d failed in %.1fs (%.0f rows/s), %d requests, %d retries%s",
-		r.Entity, r.Read, r.Delivered, unchanged, r.Rejected, r.Failed, r.RunElapsedSeconds, r.RowsPerSecond, r.Requests, r.Retries, mode),
+	log.Info(fmt.Sprintf("talonsync %s: %d read, %s, %d rejected, %s in %.1fs (%.0f rows/s), %d requests, %d retries%s",
+		r.Entity, r.Read, sent, r.Rejected, failed, r.RunElapsedSeconds, r.RowsPerSecond, r.Requests, r.Retries, mode),
 		slog.Group("summary",
 			"entity", r.Entity, "read", r.Read, "delivered", r.Delivered, "unchanged", r.Unchanged, "rejected", r.Rejected,
-			"failed", r.Failed, "elapsed_seconds", r.RunElapsedSeconds, "rows_per_second", r.RowsPerSecond,
+			"failed", r.Failed, "not_attempted", r.NotAttempted, "would_send", r.WouldSend,
+			"elapsed_seconds", r.RunElapsedSeconds, "rows_per_second", r.RowsPerSecond,
 			"requests", r.Requests, "retries", r.Retries, "dry_run", r.DryRun))
 	if o.pruning() {
-		log.Info(fmt.Sprintf("removed as absent from this feed: %d, rejected: %d", r.Pruned, r.PruneRejected),
-			slog.Group("prune", "removed", r.Pruned, "rejected", r.PruneRejected))
+		line := fmt.Sprintf("removed as absent from this feed: %d, rejected: %d", r.Pruned, r.PruneRejected)
+		if r.DryRun {
+			line = fmt.Sprintf("would remove as absent from this feed: %d", r.WouldRemove)
+		}
+		log.Info(line, slog.Group("prune", "removed", r.Pruned, "rejected", r.PruneRejected, "would_remove", r.WouldRemove))
 	}
 	if r.Resumed {
 		log.Info(fmt.Sprintf("over %d runs; this run read %d rows", r.Runs, r.RunRead),

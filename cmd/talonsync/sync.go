@@ -18,21 +18,25 @@ import (
 // runSync runs one sync command end to end: resolve the inputs, run the
 // pipeline, report, and map the outcome to the command's error (and so its
 // exit code).
-func runSync(ctx context.Context, o *syncOptions) error {
+func runSync(ctx context.Context, o *syncOptions) (err error) {
 	o.env.log = newLogger(o.io().ErrOut, o.LogFormat, o.Verbose)
+	rep, finished := newReport(o), false
+	defer func() { err = rep.conclude(o, err, finished) }()
 	j, err := o.prepare(ctx)
 	if err != nil {
 		return err
 	}
 	defer j.close()
 	if j.st.finished {
+		finished = true
+		rep.fillDone(j.st)
 		j.log.Info(fmt.Sprintf("nothing to do: checkpoint %s says this input was already synced completely (%d delivered, %d rejected)",
 			o.Checkpoint, j.st.record.Counts.Delivered, j.st.record.Counts.Rejected))
 		return nil
 	}
 	started := time.Now()
 	res, runErr := j.execute(ctx)
-	rep, runErr := j.finish(res, runErr, time.Since(started))
+	runErr = j.finish(rep, res, runErr, time.Since(started))
 	return o.outcome(rep, runErr)
 }
 
@@ -54,6 +58,9 @@ type job struct {
 // anything is sent.
 func (o *syncOptions) prepare(ctx context.Context) (_ *job, err error) {
 	if err := o.validate(); err != nil {
+		return nil, err
+	}
+	if err := o.checkOutputs(); err != nil {
 		return nil, err
 	}
 	format, err := o.format()
@@ -200,23 +207,18 @@ func (j *job) config() batch.Config {
 	return cfg
 }
 
-// finish closes the rejects file, writes the report and prints the
+// finish closes the rejects file, fills in the report and prints the
 // summary.
-func (j *job) finish(res batch.Result, runErr error, elapsed time.Duration) (*report, error) {
+func (j *job) finish(rep *report, res batch.Result, runErr error, elapsed time.Duration) error {
 	if err := j.rejects.Close(!j.st.resumed); err != nil && runErr == nil {
 		runErr = err
 	}
 	j.rejects = nil
-	rep := newReport(j.o, j.st, res.Counts, elapsed, runErr)
+	rep.fill(j.st, res, elapsed)
 	rep.RejectsPath = j.st.rejectsPath
-	j.inc.report(rep)
-	if j.o.Report != "" {
-		if err := rep.write(j.o.Report); err != nil && runErr == nil {
-			runErr = err
-		}
-	}
+	j.inc.report(rep, runErr)
 	rep.summary(j.log, j.o)
-	return rep, runErr
+	return runErr
 }
 
 // outcome turns the run's result into the command's error (and so its exit code).

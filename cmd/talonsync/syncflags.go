@@ -67,6 +67,9 @@ type syncOptions struct {
 	retryBase time.Duration
 	// flags are the command's flags, to tell a default from a given value.
 	flags *pflag.FlagSet
+	// reportUnwritable is set when --report cannot be written: the run
+	// then ends without one.
+	reportUnwritable bool
 }
 
 // newSyncOptions returns the options of a sync command for entity with
