@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/talonsync/talonsync/internal/talon"
 )
 
 // AttrType is the type of a custom attribute column, given in a CSV header
@@ -67,7 +69,7 @@ func ParseAttrType(s string) (AttrType, error) {
 func AppendValue(dst []byte, typ AttrType, s string) ([]byte, error) {
 	switch typ {
 	case AttrString:
-		out, ok := appendJSONString(dst, s)
+		out, ok := talon.AppendString(dst, s)
 		if !ok {
 			return dst, badValue(s, "is not valid UTF-8")
 		}
@@ -222,7 +224,7 @@ func appendList(dst []byte, s string) ([]byte, error) {
 			}
 			first = false
 			var ok bool
-			if dst, ok = appendJSONString(dst, elem); !ok {
+			if dst, ok = talon.AppendString(dst, elem); !ok {
 				return dst[:orig], badValue(s, "is not valid UTF-8")
 			}
 		}

@@ -74,17 +74,6 @@ func TestAppendValue(t *testing.T) {
 	}
 }
 
-func TestAppendJSONStringMatchesEncodingJSON(t *testing.T) {
-	for _, s := range []string{"", "abc", "\x00\x7f", "<>&", "\u2028", "日本語", "\"\\/"} {
-		got, ok := appendJSONString(nil, s)
-		require.True(t, ok)
-		var back string
-		require.NoError(t, json.Unmarshal(got, &back))
-		assert.Equal(t, s, back)
-	}
-	assert.Equal(t, `"a\ufffdb"`, string(appendJSONStringLossy(nil, "a\xffb")))
-}
-
 func TestParseAttrType(t *testing.T) {
 	for in, want := range map[string]AttrType{
 		"string": AttrString, "NUMBER": AttrNumber, "boolean": AttrBoolean, "time": AttrTime,

@@ -48,6 +48,9 @@ func TestFixtures(t *testing.T) {
 			require.NoError(t, err)
 			for _, r := range rows {
 				checkRow(t, r)
+				if r.Err == nil {
+					checkItemMatchesJSON(t, tc.opts.Entity, r.Item)
+				}
 			}
 			got := golden(rows)
 			want := fixtures + strings.TrimSuffix(tc.file, ".gz") + ".want"

@@ -84,6 +84,41 @@ func checkEntityRow(t *testing.T, e Entity, row Row) {
 	if row.Item.Key != "" && bulk {
 		t.Fatalf("bulk item with key %q: %q", row.Item.Key, row.Item.JSON)
 	}
+	checkItemMatchesJSON(t, e, row.Item)
+}
+
+// checkItemMatchesJSON checks that the Item's Key, Type and Remove say what
+// its JSON holds, so that no later stage needs to decode it.
+func checkItemMatchesJSON(t *testing.T, e Entity, it talon.Item) {
+	t.Helper()
+	var key string
+	var typ talon.ActionType
+	var remove bool
+	var err error
+	switch e {
+	case EntityCatalog:
+		var a talon.CatalogAction
+		err = json.Unmarshal(it.JSON, &a)
+		typ, remove = a.Type, a.Type == talon.ActionRemove
+		if a.Type != talon.ActionPatchMany && a.Type != talon.ActionRemoveMany {
+			key = a.Payload.SKU
+		}
+	case EntityProfiles:
+		var p talon.CustomerProfile
+		err = json.Unmarshal(it.JSON, &p)
+		key = p.IntegrationID
+	case EntityAudiences:
+		var a talon.AudienceAction
+		err = json.Unmarshal(it.JSON, &a)
+		key, remove = talon.MembershipKey(a.AudienceID, a.ProfileIntegrationID), a.Action == talon.AudienceDelete
+	}
+	if err != nil {
+		t.Fatalf("%v item does not decode: %v: %q", e, err, it.JSON)
+	}
+	if it.Key != key || it.Type != typ || it.Remove != remove {
+		t.Fatalf("%v item says key %q type %q remove %v; its JSON %q says %q %q %v",
+			e, it.Key, it.Type, it.Remove, it.JSON, key, typ, remove)
+	}
 }
 
 func FuzzCatalogRow(f *testing.F) {

@@ -137,6 +137,15 @@ func scanArray(b []byte, i, depth int) (int, error) {
 	}
 }
 
+// safeASCII[c] is true for ASCII bytes that stand for themselves inside a
+// JSON string.
+var safeASCII = func() (t [utf8.RuneSelf]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
 // scanString validates the string that starts at b[i] == '"'. escaped
 // reports whether it holds a backslash escape, so that its raw contents are
 // not its value.

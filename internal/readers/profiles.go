@@ -27,20 +27,14 @@ func (r *Reader) profileCSV(rec []string, line int64) (talon.Item, error) {
 	if err := checkIntegrationID(id, line, r.header[r.plan.key]); err != nil {
 		return talon.Item{}, err
 	}
-	attrs, err := r.appendAttrs(r.scratch[:0], rec, line)
+	s, err := r.appendAttrs(r.scratch[:0], rec, line)
 	if err != nil {
 		return talon.Item{}, err
 	}
-	r.scratch = attrs
-	b := make([]byte, 0, len(`{"integrationId":,"attributes":}`)+len(id)+8+len(attrs))
-	b = append(b, `{"integrationId":`...)
-	b, _ = appendJSONString(b, id) // checked by checkCell
-	if len(attrs) > 0 {
-		b = append(b, `,"attributes":`...)
-		b = append(b, attrs...)
-	}
-	b = append(b, '}')
-	return talon.Item{Key: id, JSON: b}, nil
+	n := len(s)
+	s, _ = talon.AppendString(s, id) // checked by checkCell
+	r.scratch = s
+	return talon.Item{Key: id, JSON: talon.AppendCustomerProfile(nil, s[n:], s[:n])}, nil
 }
 
 // profileJSONL maps a JSONL line {"integrationId","attributes"} to a
@@ -85,13 +79,5 @@ func (r *Reader) profileJSONL(b []byte, line int64) (talon.Item, error) {
 	if isNull(attrs) || isEmptyContainer(attrs) {
 		attrs = nil
 	}
-	out := make([]byte, 0, len(`{"integrationId":,"attributes":}`)+len(idJSON)+len(attrs))
-	out = append(out, `{"integrationId":`...)
-	out = append(out, idJSON...)
-	if attrs != nil {
-		out = append(out, `,"attributes":`...)
-		out = append(out, attrs...)
-	}
-	out = append(out, '}')
-	return talon.Item{Key: id, JSON: out}, nil
+	return talon.Item{Key: id, JSON: talon.AppendCustomerProfile(nil, idJSON, attrs)}, nil
 }

@@ -140,7 +140,7 @@ type Reader struct {
 	seq  int64
 	err  error // sticky: io.EOF or a fatal error
 
-	audienceAction string // the default action, normalised
+	audienceRemove bool // the default action removes
 
 	// CSV
 	cr      *csv.Reader
@@ -173,7 +173,7 @@ func NewReader(in *Input, opts Options) (*Reader, error) {
 	}
 	in.used = true
 	r := &Reader{in: in, opts: opts, pos: Position{Line: 1}}
-	r.audienceAction, _ = normAudienceAction(opts.AudienceAction)
+	r.audienceRemove, _ = parseAudienceAction(opts.AudienceAction)
 	r.lim = limitReader{r: in.stream, limit: math.MaxInt64}
 	r.br = bufio.NewReaderSize(&r.lim, bufSize)
 	if b, _ := r.br.Peek(3); bytes.HasPrefix(b, []byte("\xEF\xBB\xBF")) {
@@ -213,7 +213,7 @@ func (o *Options) fill() error {
 		o.Delimiter == utf8.RuneError || !utf8.ValidRune(o.Delimiter) {
 		return fmt.Errorf("new reader: invalid delimiter %q", o.Delimiter)
 	}
-	if _, ok := normAudienceAction(o.AudienceAction); !ok {
+	if _, ok := parseAudienceAction(o.AudienceAction); !ok {
 		return fmt.Errorf("new reader: invalid audience action %q (want add, delete or remove)", o.AudienceAction)
 	}
 	if o.AudienceID < 0 {

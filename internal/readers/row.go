@@ -34,3 +34,11 @@ type Row struct {
 	// line itself when it is valid JSON, else a JSON string of it.
 	Record json.RawMessage
 }
+
+// appendJSONStringLossy appends s to dst as a JSON string, with each byte
+// that is not valid UTF-8 replaced by U+FFFD; it is for reject records,
+// which must be valid JSON whatever the input held.
+func appendJSONStringLossy(dst []byte, s string) []byte {
+	dst, _ = talon.AppendString(dst, s)
+	return dst
+}

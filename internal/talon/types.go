@@ -68,8 +68,10 @@ func (t ActionType) Valid() bool {
 }
 
 // Item is one element of a bulk request's array, already encoded as it goes
-// on the wire. The pipeline moves Items instead of typed values so that a row
-// is encoded once and batches are assembled by concatenation.
+// on the wire, with what the pipeline needs to know about it so that no stage
+// decodes JSON that was already encoded. The pipeline moves Items instead of
+// typed values so that a row is encoded once and batches are assembled by
+// concatenation (AppendBody).
 type Item struct {
 	// Key identifies the entity the item touches: the SKU, the profile's
 	// integrationId, or MembershipKey(audienceId, profileIntegrationId).
@@ -77,8 +79,12 @@ type Item struct {
 	Key string
 	// Type is the catalog action type; empty for profiles and audiences.
 	Type ActionType
-	// JSON is the encoded element: a CatalogAction, a CustomerProfile or an
-	// AudienceAction.
+	// Remove reports that the item removes its key: a catalog REMOVE or an
+	// audience "delete".
+	Remove bool
+	// JSON is the encoded element, exactly as it goes on the wire: a
+	// CatalogAction, a CustomerProfile or an AudienceAction, as written by
+	// AppendCatalogAction, AppendCustomerProfile or AppendAudienceAction.
 	JSON []byte
 }
 
