@@ -217,18 +217,40 @@ func TestOpenMissingReadOnly(t *testing.T) {
 }
 
 func TestRemovalItem(t *testing.T) {
-	it, err := RemovalItem(readers.EntityCatalog, "SKU-1")
-	require.NoError(t, err)
-	assert.Equal(t, talon.ActionRemove, it.Type)
-	assert.JSONEq(t, `{"type":"REMOVE","payload":{"sku":"SKU-1"}}`, string(it.JSON))
-
-	it, err = RemovalItem(readers.EntityAudiences, talon.MembershipKey(7, "p/1"))
-	require.NoError(t, err)
+	tests := []struct {
+		name   string
+		entity readers.Entity
+		key    string
+		want   talon.Item
+	}{
+		{"catalog", readers.EntityCatalog, "SKU-1", talon.Item{Key: "SKU-1", Type: talon.ActionRemove, Remove: true,
+			JSON: []byte(`{"type":"REMOVE","payload":{"sku":"SKU-1"}}`)}},
+		{"catalog sku escaped", readers.EntityCatalog, "a\"b", talon.Item{Key: "a\"b", Type: talon.ActionRemove, Remove: true,
+			JSON: []byte(`{"type":"REMOVE","payload":{"sku":"a\"b"}}`)}},
+		{"audience", readers.EntityAudiences, talon.MembershipKey(7, "p/1"), talon.Item{Key: "7/p/1", Remove: true,
+			JSON: []byte(`{"action":"delete","profileIntegrationId":"p/1","audienceId":7}`)}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			it, err := RemovalItem(tc.entity, tc.key)
+			require.NoError(t, err)
+			assert.Equal(t, tc.want.Key, it.Key)
+			assert.Equal(t, tc.want.Type, it.Type)
+			assert.Equal(t, tc.want.Remove, it.Remove)
+			assert.Equal(t, string(tc.want.JSON), string(it.JSON))
+		})
+	}
 	var a talon.AudienceAction
+	it, err := RemovalItem(readers.EntityAudiences, talon.MembershipKey(7, "p/1"))
+	require.NoError(t, err)
 	require.NoError(t, json.Unmarshal(it.JSON, &a))
 	assert.Equal(t, talon.AudienceAction{Action: "delete", ProfileIntegrationID: "p/1", AudienceID: 7}, a)
-	assert.Equal(t, "7/p/1", it.Key)
 
-	_, err = RemovalItem(readers.EntityAudiences, "no-audience")
-	assert.Error(t, err)
+	for _, bad := range []struct {
+		e   readers.Entity
+		key string
+	}{{readers.EntityAudiences, "no-audience"}, {readers.EntityAudiences, "x/p1"}, {readers.EntityProfiles, "u1"}} {
+		_, err := RemovalItem(bad.e, bad.key)
+		assert.Error(t, err, bad.key)
+	}
 }

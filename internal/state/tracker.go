@@ -1,7 +1,6 @@
 package state
 
 import (
-	"encoding/json"
 	"io"
 	"strconv"
 	"strings"
@@ -63,7 +62,7 @@ func (t *Tracker) Unchanged(row *readers.Row) bool {
 		t.bulk = true
 		return false
 	}
-	if !t.bulk && !t.removal(it) && !t.passed.Has(it.Key) {
+	if !t.bulk && !it.Remove && !t.passed.Has(it.Key) {
 		h, ok, err := t.store.Lookup(it.Key)
 		if err == nil && ok && h == HashItem(it) {
 			return true
@@ -84,28 +83,13 @@ func (t *Tracker) Delivered(rows []readers.Row) error {
 		switch {
 		case it.Key == "":
 			changes = append(changes, Change{Clear: true})
-		case t.removal(it):
+		case it.Remove:
 			changes = append(changes, Change{Key: it.Key, Delete: true})
 		default:
 			changes = append(changes, Change{Key: it.Key, Hash: HashItem(it)})
 		}
 	}
 	return t.store.Apply(t.run, changes)
-}
-
-// removal reports whether it removes its key: a catalog REMOVE or an
-// audience delete.
-func (t *Tracker) removal(it *talon.Item) bool {
-	switch t.entity {
-	case readers.EntityCatalog:
-		return it.Type == talon.ActionRemove
-	case readers.EntityAudiences:
-		var a struct {
-			Action string `json:"action"`
-		}
-		return json.Unmarshal(it.JSON, &a) == nil && a.Action == talon.AudienceDelete
-	}
-	return false
 }
 
 // Seen wraps src so that every key the feed holds gets this run as its
@@ -138,7 +122,7 @@ func (s *seenSource) Next() (readers.Row, error) {
 		s.t.unreadable.Add(1)
 	case row.Item.Key == "":
 		s.t.bulkRows.Add(1)
-	case !s.t.removal(&row.Item):
+	case !row.Item.Remove:
 		s.keys = append(s.keys, row.Item.Key)
 		if len(s.keys) == seenBatch {
 			if err := s.flush(); err != nil {
@@ -246,16 +230,17 @@ func (r *removals) Next() (readers.Row, error) {
 func RemovalItem(e readers.Entity, key string) (talon.Item, error) {
 	switch e {
 	case readers.EntityCatalog:
-		b, err := json.Marshal(talon.CatalogAction{Type: talon.ActionRemove, Payload: talon.CatalogPayload{SKU: key}})
-		return talon.Item{Key: key, Type: talon.ActionRemove, JSON: b}, err
+		sku, _ := talon.AppendString(nil, key)
+		f := talon.CatalogFields{Type: talon.ActionRemove, SKU: sku}
+		return talon.Item{Key: key, Type: talon.ActionRemove, Remove: true, JSON: talon.AppendCatalogAction(nil, &f)}, nil
 	case readers.EntityAudiences:
 		aud, id, ok := strings.Cut(key, "/")
 		n, err := strconv.ParseInt(aud, 10, 64)
 		if !ok || err != nil {
 			return talon.Item{}, &keyError{key: key}
 		}
-		b, err := json.Marshal(talon.AudienceAction{Action: talon.AudienceDelete, ProfileIntegrationID: id, AudienceID: n})
-		return talon.Item{Key: key, JSON: b}, err
+		idJSON, _ := talon.AppendString(nil, id)
+		return talon.Item{Key: key, Remove: true, JSON: talon.AppendAudienceAction(nil, idJSON, n, true)}, nil
 	}
 	return talon.Item{}, &keyError{key: key}
 }

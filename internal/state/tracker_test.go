@@ -14,7 +14,8 @@ import (
 
 func catalogRow(line int64, typ talon.ActionType, sku, price string) readers.Row {
 	js := `{"type":"` + string(typ) + `","payload":{"sku":"` + sku + `","price":` + price + `}}`
-	return readers.Row{Seq: line - 2, Line: line, Item: talon.Item{Key: sku, Type: typ, JSON: []byte(js)}}
+	it := talon.Item{Key: sku, Type: typ, Remove: typ == talon.ActionRemove, JSON: []byte(js)}
+	return readers.Row{Seq: line - 2, Line: line, Item: it}
 }
 
 // sliceSource yields rows, then io.EOF.
@@ -114,7 +115,8 @@ func TestTrackerDelivered(t *testing.T) {
 	as, _ := openTemp(t)
 	at := NewTracker(as, 1, readers.EntityAudiences)
 	mk := func(action string) readers.Row {
-		return readers.Row{Item: talon.Item{Key: "7/p1", JSON: []byte(`{"action":"` + action + `","profileIntegrationId":"p1","audienceId":7}`)}}
+		js := `{"action":"` + action + `","profileIntegrationId":"p1","audienceId":7}`
+		return readers.Row{Item: talon.Item{Key: "7/p1", Remove: action == talon.AudienceDelete, JSON: []byte(js)}}
 	}
 	require.NoError(t, at.Delivered([]readers.Row{mk("add")}))
 	_, ok, _ = as.Lookup("7/p1")
@@ -162,6 +164,7 @@ func TestTrackerSeenAndRemovals(t *testing.T) {
 		}
 		require.NoError(t, err)
 		assert.Equal(t, talon.ActionRemove, row.Item.Type)
+		assert.True(t, row.Item.Remove)
 		assert.Zero(t, row.Line, "line 0 marks a generated removal")
 		removed = append(removed, row.Item.Key)
 	}
