@@ -349,37 +349,3 @@ func drainAndClose(body io.ReadCloser, limit int64) {
 	_, _ = io.CopyN(io.Discard, body, limit)
 	_ = body.Close()
 }
-
-// SyncCatalog encodes actions with encoding/json and sends them to catalog
-// catalogID in one request. actions must hold 1 to MaxItems actions of one
-// type. Errors are those of Send, or an encoding error.
-func (c *Client) SyncCatalog(ctx context.Context, catalogID int64, actions []CatalogAction) error {
-	items, err := catalogItems(actions)
-	if err != nil {
-		return err
-	}
-	return c.Send(ctx, Batch{Endpoint: EndpointCatalog, CatalogID: catalogID, Items: items})
-}
-
-// UpdateCustomerProfiles encodes profiles with encoding/json and upserts them
-// in one request with ?silent=yes or ?silent=no. profiles must hold 1 to
-// MaxItems profiles. Errors are those of Send, or an encoding error.
-func (c *Client) UpdateCustomerProfiles(ctx context.Context, profiles []CustomerProfile, silent bool) error {
-	items, err := profileItems(profiles)
-	if err != nil {
-		return err
-	}
-	return c.Send(ctx, Batch{Endpoint: EndpointProfiles, Items: items, Silent: &silent})
-}
-
-// UpdateCustomerProfileAudiences encodes actions with encoding/json and sends
-// them in one request; an Action of "remove" is sent as "delete". actions
-// must hold 1 to MaxItems actions. Errors are those of Send, or an encoding
-// error.
-func (c *Client) UpdateCustomerProfileAudiences(ctx context.Context, actions []AudienceAction) error {
-	items, err := audienceItems(actions)
-	if err != nil {
-		return err
-	}
-	return c.Send(ctx, Batch{Endpoint: EndpointAudiences, Items: items})
-}

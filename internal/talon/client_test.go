@@ -76,46 +76,68 @@ func fixture(t *testing.T, name string) string {
 	return string(b)
 }
 
-func ptr[T any](v T) *T { return &v }
-
-func raw(s string) json.RawMessage { return json.RawMessage(s) }
-
+// The items of the golden request fixtures in testdata, encoded with the
+// talon encoders as the readers encode them.
 var (
-	addActions = []talon.CatalogAction{
-		{Type: talon.ActionAdd, Payload: talon.CatalogPayload{
-			SKU: "SKU-1", Price: ptr(19.99), Product: &talon.Product{Name: "Shirts"}, ReplaceIfExists: ptr(true),
-			Attributes: map[string]json.RawMessage{"color": raw(`"red"`), "sizes": raw(`["S","M"]`)},
-		}},
-		{Type: talon.ActionAdd, Payload: talon.CatalogPayload{SKU: "SKU-2", Price: ptr(5.0), ReplaceIfExists: ptr(true)}},
+	addItems = []talon.Item{
+		catalogItem(talon.CatalogFields{Type: talon.ActionAdd, SKU: js(`"SKU-1"`), Price: js(`19.99`),
+			Product: js(`{"name":"Shirts"}`), Attributes: js(`{"color":"red","sizes":["S","M"]}`), ReplaceIfExists: talon.TriTrue}),
+		catalogItem(talon.CatalogFields{Type: talon.ActionAdd, SKU: js(`"SKU-2"`), Price: js(`5`), ReplaceIfExists: talon.TriTrue}),
 	}
-	patchActions = []talon.CatalogAction{{Type: talon.ActionPatch, Payload: talon.CatalogPayload{
-		SKU: "SKU-1", Product: &talon.Product{Name: "Shirts"}, CreateIfNotExists: ptr(true),
-		Attributes: map[string]json.RawMessage{"stock": raw(`12`)},
-	}}}
-	removeActions = []talon.CatalogAction{
-		{Type: talon.ActionRemove, Payload: talon.CatalogPayload{SKU: "SKU-1"}},
-		{Type: talon.ActionRemove, Payload: talon.CatalogPayload{SKU: "SKU-9"}},
+	patchItems = []talon.Item{catalogItem(talon.CatalogFields{Type: talon.ActionPatch, SKU: js(`"SKU-1"`),
+		Product: js(`{"name":"Shirts"}`), Attributes: js(`{"stock":12}`), CreateIfNotExists: talon.TriTrue})}
+	removeItems = []talon.Item{
+		catalogItem(talon.CatalogFields{Type: talon.ActionRemove, SKU: js(`"SKU-1"`)}),
+		catalogItem(talon.CatalogFields{Type: talon.ActionRemove, SKU: js(`"SKU-9"`)}),
 	}
-	patchManyActions = []talon.CatalogAction{{Type: talon.ActionPatchMany, Payload: talon.CatalogPayload{
-		Filters: []talon.Filter{
-			{Attr: "color", Op: "EQ", Value: raw(`"red"`)},
-			{Attr: "stock", Op: "GT", Value: raw(`10`)},
-		},
-		Attributes: map[string]json.RawMessage{"onSale": raw(`true`)},
-		Price:      ptr(9.5),
-	}}}
-	profiles = []talon.CustomerProfile{
-		{IntegrationID: "cust-1", Attributes: map[string]json.RawMessage{
-			"Name": raw(`"Ada"`), "Age": raw(`36`), "Tags": raw(`["vip","beta"]`), "Joined": raw(`"2024-03-01T10:00:00Z"`),
-		}},
-		{IntegrationID: "cust-2"},
+	patchManyItems = []talon.Item{catalogItem(talon.CatalogFields{Type: talon.ActionPatchMany,
+		Filters:    js(`[{"attr":"color","op":"EQ","value":"red"},{"attr":"stock","op":"GT","value":10}]`),
+		Attributes: js(`{"onSale":true}`), Price: js(`9.5`)})}
+	profiles = []talon.Item{
+		profileItem("cust-1", `{"Name":"Ada","Age":36,"Tags":["vip","beta"],"Joined":"2024-03-01T10:00:00Z"}`),
+		profileItem("cust-2", ""),
 	}
-	audiences = []talon.AudienceAction{
-		{Action: talon.AudienceAdd, ProfileIntegrationID: "cust-1", AudienceID: 42},
-		{Action: talon.AudienceDelete, ProfileIntegrationID: "cust-2", AudienceID: 42},
-		{Action: "remove", ProfileIntegrationID: "cust-3", AudienceID: 7},
+	audiences = []talon.Item{
+		audienceItem(42, "cust-1", false),
+		audienceItem(42, "cust-2", true),
+		audienceItem(7, "cust-3", true),
 	}
 )
+
+func js(s string) []byte { return []byte(s) }
+
+func catalogItem(f talon.CatalogFields) talon.Item {
+	var key string
+	if f.SKU != nil {
+		key = string(f.SKU[1 : len(f.SKU)-1])
+	}
+	return talon.Item{Key: key, Type: f.Type, Remove: f.Type == talon.ActionRemove, JSON: talon.AppendCatalogAction(nil, &f)}
+}
+
+func profileItem(id, attrs string) talon.Item {
+	idJSON, _ := talon.AppendString(nil, id)
+	return talon.Item{Key: id, JSON: talon.AppendCustomerProfile(nil, idJSON, js(attrs))}
+}
+
+func audienceItem(audienceID int64, id string, remove bool) talon.Item {
+	idJSON, _ := talon.AppendString(nil, id)
+	return talon.Item{Key: talon.MembershipKey(audienceID, id), Remove: remove,
+		JSON: talon.AppendAudienceAction(nil, idJSON, audienceID, remove)}
+}
+
+// syncCatalog, updateProfiles and updateAudiences send one batch to each
+// endpoint.
+func syncCatalog(ctx context.Context, c *talon.Client, catalogID int64, items []talon.Item) error {
+	return c.Send(ctx, talon.Batch{Endpoint: talon.EndpointCatalog, CatalogID: catalogID, Items: items})
+}
+
+func updateProfiles(ctx context.Context, c *talon.Client, items []talon.Item, silent bool) error {
+	return c.Send(ctx, talon.Batch{Endpoint: talon.EndpointProfiles, Items: items, Silent: &silent})
+}
+
+func updateAudiences(ctx context.Context, c *talon.Client, items []talon.Item) error {
+	return c.Send(ctx, talon.Batch{Endpoint: talon.EndpointAudiences, Items: items})
+}
 
 func TestRequestShapes(t *testing.T) {
 	ctx := context.Background()
@@ -127,22 +149,22 @@ func TestRequestShapes(t *testing.T) {
 		fixture      string
 		idempotent   bool
 	}{
-		{"catalog add", func(c *talon.Client) error { return c.SyncCatalog(ctx, 7, addActions) },
+		{"catalog add", func(c *talon.Client) error { return syncCatalog(ctx, c, 7, addItems) },
 			http.MethodPut, "/v1/catalogs/7/sync", "", "catalog_add.json", false},
-		{"catalog patch", func(c *talon.Client) error { return c.SyncCatalog(ctx, 7, patchActions) },
+		{"catalog patch", func(c *talon.Client) error { return syncCatalog(ctx, c, 7, patchItems) },
 			http.MethodPut, "/v1/catalogs/7/sync", "", "catalog_patch.json", false},
-		{"catalog remove", func(c *talon.Client) error { return c.SyncCatalog(ctx, 12345678901, removeActions) },
+		{"catalog remove", func(c *talon.Client) error { return syncCatalog(ctx, c, 12345678901, removeItems) },
 			http.MethodPut, "/v1/catalogs/12345678901/sync", "", "catalog_remove.json", false},
-		{"catalog patch many", func(c *talon.Client) error { return c.SyncCatalog(ctx, 7, patchManyActions) },
+		{"catalog patch many", func(c *talon.Client) error { return syncCatalog(ctx, c, 7, patchManyItems) },
 			http.MethodPut, "/v1/catalogs/7/sync", "", "catalog_patch_many.json", false},
-		{"profiles silent", func(c *talon.Client) error { return c.UpdateCustomerProfiles(ctx, profiles, true) },
+		{"profiles silent", func(c *talon.Client) error { return updateProfiles(ctx, c, profiles, true) },
 			http.MethodPut, "/v2/customer_profiles", "silent=yes", "profiles.json", true},
-		{"profiles not silent", func(c *talon.Client) error { return c.UpdateCustomerProfiles(ctx, profiles, false) },
+		{"profiles not silent", func(c *talon.Client) error { return updateProfiles(ctx, c, profiles, false) },
 			http.MethodPut, "/v2/customer_profiles", "silent=no", "profiles.json", true},
 		{"profiles batch with nil silent", func(c *talon.Client) error {
-			return c.Send(ctx, talon.Batch{Endpoint: talon.EndpointProfiles, Items: encodeAll(t, profiles)})
+			return c.Send(ctx, talon.Batch{Endpoint: talon.EndpointProfiles, Items: profiles})
 		}, http.MethodPut, "/v2/customer_profiles", "silent=yes", "profiles.json", true},
-		{"audiences", func(c *talon.Client) error { return c.UpdateCustomerProfileAudiences(ctx, audiences) },
+		{"audiences", func(c *talon.Client) error { return updateAudiences(ctx, c, audiences) },
 			http.MethodPost, "/v2/customer_audiences", "", "audiences.json", false},
 	}
 	for _, tc := range tests {
@@ -170,24 +192,13 @@ func TestRequestShapes(t *testing.T) {
 	}
 }
 
-func encodeAll[T any](t *testing.T, vs []T) []talon.Item {
-	t.Helper()
-	items := make([]talon.Item, len(vs))
-	for i := range vs {
-		b, err := json.Marshal(vs[i])
-		require.NoError(t, err)
-		items[i] = talon.Item{JSON: b}
-	}
-	return items
-}
-
 func TestIdempotencyKeyHeader(t *testing.T) {
 	rec := newRecorder(t, http.StatusNoContent, "")
 	c := newClient(t, rec.URL)
 	ctx := context.Background()
-	require.NoError(t, c.UpdateCustomerProfiles(ctx, profiles, true))
-	require.NoError(t, c.UpdateCustomerProfiles(ctx, profiles, true))
-	require.NoError(t, c.UpdateCustomerProfiles(ctx, profiles[1:], true))
+	require.NoError(t, updateProfiles(ctx, c, profiles, true))
+	require.NoError(t, updateProfiles(ctx, c, profiles, true))
+	require.NoError(t, updateProfiles(ctx, c, profiles[1:], true))
 	reqs := rec.requests()
 	require.Len(t, reqs, 3)
 	k0, k1, k2 := reqs[0].Header.Get("Idempotency-Key"), reqs[1].Header.Get("Idempotency-Key"), reqs[2].Header.Get("Idempotency-Key")
@@ -209,7 +220,7 @@ func TestBaseURLForms(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			rec := newRecorder(t, http.StatusNoContent, "")
 			c := newClient(t, rec.URL+tc.suffix, func(cfg *talon.Config) { cfg.UserAgent = "custom/1" })
-			require.NoError(t, c.UpdateCustomerProfileAudiences(context.Background(), audiences))
+			require.NoError(t, updateAudiences(context.Background(), c, audiences))
 			reqs := rec.requests()
 			require.Len(t, reqs, 1)
 			assert.Equal(t, tc.wantPath, reqs[0].Path)
@@ -297,7 +308,7 @@ func TestRedirects(t *testing.T) {
 
 	t.Run("another host gets no authorization", func(t *testing.T) {
 		c := newClient(t, origin.URL+"/cross")
-		require.NoError(t, c.UpdateCustomerProfiles(ctx, profiles, true))
+		require.NoError(t, updateProfiles(ctx, c, profiles, true))
 		reqs := other.requests()
 		require.Len(t, reqs, 1)
 		assert.Empty(t, reqs[0].Header.Get("Authorization"))
@@ -307,14 +318,14 @@ func TestRedirects(t *testing.T) {
 	})
 	t.Run("same host keeps authorization and body", func(t *testing.T) {
 		c := newClient(t, origin.URL+"/same")
-		assert.NoError(t, c.UpdateCustomerProfiles(ctx, profiles, true))
+		assert.NoError(t, updateProfiles(ctx, c, profiles, true))
 	})
 	t.Run("stops after 5 redirects", func(t *testing.T) {
 		mu.Lock()
 		hops = 0
 		mu.Unlock()
 		c := newClient(t, origin.URL+"/loop")
-		err := c.UpdateCustomerProfiles(ctx, profiles, true)
+		err := updateProfiles(ctx, c, profiles, true)
 		var apiErr *talon.APIError
 		require.ErrorAs(t, err, &apiErr)
 		assert.Equal(t, http.StatusTemporaryRedirect, apiErr.Status)
@@ -331,7 +342,7 @@ func TestRedirects(t *testing.T) {
 				return nil
 			}}
 		})
-		require.NoError(t, c.UpdateCustomerProfiles(ctx, profiles, true))
+		require.NoError(t, updateProfiles(ctx, c, profiles, true))
 		assert.True(t, called)
 	})
 }
@@ -353,8 +364,8 @@ func TestConcurrentSends(t *testing.T) {
 	for g := range 16 {
 		wg.Go(func() {
 			for i := range 20 {
-				p := []talon.CustomerProfile{{IntegrationID: fmt.Sprintf("g%d-i%d", g, i)}}
-				assert.NoError(t, c.UpdateCustomerProfiles(context.Background(), p, true))
+				p := []talon.Item{profileItem(fmt.Sprintf("g%d-i%d", g, i), "")}
+				assert.NoError(t, updateProfiles(context.Background(), c, p, true))
 			}
 		})
 	}

@@ -3,9 +3,7 @@ package talon
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"slices"
 	"sync"
@@ -118,47 +116,4 @@ func (r *bodyReader) Close() error {
 		pb.release()
 	}
 	return nil
-}
-
-// catalogItems encodes catalog actions as Items keyed by SKU.
-func catalogItems(actions []CatalogAction) ([]Item, error) {
-	items := make([]Item, len(actions))
-	for i := range actions {
-		j, err := json.Marshal(&actions[i])
-		if err != nil {
-			return nil, fmt.Errorf("encode catalog action %d: %w", i, err)
-		}
-		items[i] = Item{Key: actions[i].Payload.SKU, Type: actions[i].Type, JSON: j}
-	}
-	return items, nil
-}
-
-// profileItems encodes customer profiles as Items keyed by integrationId.
-func profileItems(profiles []CustomerProfile) ([]Item, error) {
-	items := make([]Item, len(profiles))
-	for i := range profiles {
-		j, err := json.Marshal(&profiles[i])
-		if err != nil {
-			return nil, fmt.Errorf("encode customer profile %d: %w", i, err)
-		}
-		items[i] = Item{Key: profiles[i].IntegrationID, JSON: j}
-	}
-	return items, nil
-}
-
-// audienceItems encodes audience actions as Items keyed by MembershipKey.
-// The input spelling "remove" is sent as AudienceDelete.
-func audienceItems(actions []AudienceAction) ([]Item, error) {
-	items := make([]Item, len(actions))
-	for i, a := range actions {
-		if a.Action == "remove" {
-			a.Action = AudienceDelete
-		}
-		j, err := json.Marshal(&a)
-		if err != nil {
-			return nil, fmt.Errorf("encode audience action %d: %w", i, err)
-		}
-		items[i] = Item{Key: MembershipKey(a.AudienceID, a.ProfileIntegrationID), JSON: j}
-	}
-	return items, nil
 }

@@ -1,9 +1,6 @@
 package talon
 
-import (
-	"encoding/json"
-	"strconv"
-)
+import "strconv"
 
 // Endpoint names one of the three bulk endpoints talonsync writes to.
 type Endpoint int
@@ -88,83 +85,11 @@ type Item struct {
 	JSON []byte
 }
 
-// Product is the product an item belongs to.
-type Product struct {
-	Name string `json:"name"`
-}
-
-// Filter selects catalog items for PATCH_MANY and REMOVE_MANY.
-type Filter struct {
-	Attr  string          `json:"attr"`
-	Op    string          `json:"op"`
-	Value json.RawMessage `json:"value"`
-}
-
-// CatalogPayload is the payload of every catalog action type. Which fields
-// apply depends on the type: see the table in talon-api.md.
-type CatalogPayload struct {
-	SKU               string                     `json:"sku,omitempty"`
-	Price             *float64                   `json:"price,omitempty"`
-	Attributes        map[string]json.RawMessage `json:"attributes,omitempty"`
-	Product           *Product                   `json:"product,omitempty"`
-	ReplaceIfExists   *bool                      `json:"replaceIfExists,omitempty"`
-	CreateIfNotExists *bool                      `json:"createIfNotExists,omitempty"`
-	Filters           []Filter                   `json:"filters,omitempty"`
-}
-
-// CatalogAction is one element of CatalogSyncRequest.actions.
-type CatalogAction struct {
-	Type    ActionType     `json:"type"`
-	Payload CatalogPayload `json:"payload"`
-}
-
-// CatalogSyncRequest is the body of syncCatalog.
-type CatalogSyncRequest struct {
-	Actions []CatalogAction `json:"actions"`
-}
-
-// Catalog is the 200 answer of syncCatalog.
-type Catalog struct {
-	ID                        int64   `json:"id"`
-	Created                   string  `json:"created,omitempty"`
-	AccountID                 int64   `json:"accountId"`
-	Modified                  string  `json:"modified,omitempty"`
-	Name                      string  `json:"name"`
-	Description               string  `json:"description"`
-	SubscribedApplicationsIDs []int64 `json:"subscribedApplicationsIds,omitempty"`
-	Version                   int64   `json:"version"`
-	CreatedBy                 int64   `json:"createdBy"`
-}
-
-// CustomerProfile is one element of MultipleCustomerProfileIntegrationRequest.customerProfiles.
-type CustomerProfile struct {
-	IntegrationID string                     `json:"integrationId"`
-	Attributes    map[string]json.RawMessage `json:"attributes,omitempty"`
-}
-
-// ProfilesRequest is the body of updateCustomerProfilesV2.
-type ProfilesRequest struct {
-	CustomerProfiles []CustomerProfile `json:"customerProfiles"`
-}
-
-// AudienceAction is one element of CustomerProfileAudienceRequest.data.
-// Action is "add" or "delete" on the wire.
-type AudienceAction struct {
-	Action               string `json:"action"`
-	ProfileIntegrationID string `json:"profileIntegrationId"`
-	AudienceID           int64  `json:"audienceId"`
-}
-
 // The audience actions on the wire. Input files may say "remove"; it is sent as AudienceDelete.
 const (
 	AudienceAdd    = "add"
 	AudienceDelete = "delete"
 )
-
-// AudiencesRequest is the body of updateCustomerProfileAudiences.
-type AudiencesRequest struct {
-	Data []AudienceAction `json:"data"`
-}
 
 // MembershipKey is the entity key of an audience membership.
 func MembershipKey(audienceID int64, profileIntegrationID string) string {
