@@ -11,7 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-var update = flag.Bool("update", false, "rewrite the .want files of testdata/readers")
+var update = flag.Bool("update", false, "rewrite the .want files in testdata")
 
 // fixtureCases are the tricky fixtures; each has a golden NAME.want file
 // holding, per row, its line and its item JSON or rejection.

@@ -7,6 +7,8 @@ import (
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/require"
 )
 
 // fuzzRead reads data with every entity and checks the fuzz property: no
@@ -39,16 +41,20 @@ func fuzzRead(t *testing.T, data string, format Format) {
 	}
 }
 
+// seedFiles adds the fixtures whose names end in ext as seeds.
 func seedFiles(f *testing.F, ext string) {
-	entries, _ := os.ReadDir(fixtures)
+	entries, err := os.ReadDir(fixtures)
+	require.NoError(f, err)
+	n := 0
 	for _, e := range entries {
 		if strings.HasSuffix(e.Name(), ext) {
 			b, err := os.ReadFile(fixtures + e.Name())
-			if err == nil {
-				f.Add(string(b))
-			}
+			require.NoError(f, err)
+			f.Add(string(b))
+			n++
 		}
 	}
+	require.NotZero(f, n, "no %s fixtures in %s", ext, fixtures)
 }
 
 func FuzzCSVReader(f *testing.F) {

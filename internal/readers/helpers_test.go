@@ -14,7 +14,8 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-const fixtures = "../../testdata/readers/"
+// fixtures is the directory of the input fixtures and their golden files.
+const fixtures = "testdata/"
 
 // writeFile writes content to a file in a test's temp dir and returns its path.
 func writeFile(t testing.TB, name, content string) string {

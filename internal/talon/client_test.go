@@ -71,7 +71,7 @@ func newClient(t *testing.T, baseURL string, mod ...func(*talon.Config)) *talon.
 
 func fixture(t *testing.T, name string) string {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "..", "testdata", "talon", name))
+	b, err := os.ReadFile(filepath.Join("testdata", name))
 	require.NoError(t, err)
 	return string(b)
 }

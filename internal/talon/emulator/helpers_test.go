@@ -132,4 +132,4 @@ const (
 	catalog1Path  = "/v1/catalogs/1/sync"
 )
 
-const schemaPath = "../../../testdata/emulator/schema.json"
+const schemaPath = "testdata/schema.json"
