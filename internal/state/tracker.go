@@ -14,7 +14,8 @@ import (
 // their last-seen marks in one transaction.
 const seenBatch = 10_000
 
-// passedBits is log2 of the bits of the set of keys passed on in a run.
+// passedBits is log2 of the bits of the Bloom filter of the keys passed on
+// in a run.
 const passedBits = 24
 
 // Source yields input rows; *readers.Reader implements it, and so do the
@@ -32,8 +33,8 @@ type Tracker struct {
 	entity readers.Entity
 
 	// Reader goroutine only.
-	passed *Bitset // keys of rows passed on to be sent in this run
-	bulk   bool    // a PATCH_MANY or REMOVE_MANY row was read
+	passed *bloom // keys of rows passed on to be sent in this run
+	bulk   bool   // a PATCH_MANY or REMOVE_MANY row was read
 
 	// Written by the reader goroutine, read after the run.
 	unreadable atomic.Int64 // rows that did not parse, so their key is unknown
@@ -44,7 +45,7 @@ type Tracker struct {
 // NewTracker returns a Tracker of run number run (see Store.BeginRun) for
 // rows of entity e.
 func NewTracker(s *Store, run uint64, e readers.Entity) *Tracker {
-	return &Tracker{store: s, run: run, entity: e, passed: NewBitset(passedBits)}
+	return &Tracker{store: s, run: run, entity: e, passed: newBloom(passedBits)}
 }
 
 // Run returns the tracker's run number.
@@ -62,13 +63,13 @@ func (t *Tracker) Unchanged(row *readers.Row) bool {
 		t.bulk = true
 		return false
 	}
-	if !t.bulk && !it.Remove && !t.passed.Has(it.Key) {
+	if !t.bulk && !it.Remove && !t.passed.has(it.Key) {
 		h, ok, err := t.store.Lookup(it.Key)
 		if err == nil && ok && h == HashItem(it) {
 			return true
 		}
 	}
-	t.passed.Add(it.Key)
+	t.passed.add(it.Key)
 	return false
 }
 
