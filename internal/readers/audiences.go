@@ -52,14 +52,14 @@ func (r *Reader) audienceCSV(rec []string, line int64) (talon.Item, error) {
 		}
 	}
 	if audience == 0 {
-		return talon.Item{}, &RowError{Line: line, Column: "audienceId", Err: withDetail(ErrMissingKey, "no audienceId and no default")}
+		return talon.Item{}, &rowError{Line: line, Column: "audienceId", Err: withDetail(errMissingKey, "no audienceId and no default")}
 	}
 	remove := r.audienceRemove
 	if p.action >= 0 {
 		if s := trimBlank(rec[p.action]); s != "" {
 			var ok bool
 			if remove, ok = parseAudienceAction(s); !ok {
-				return talon.Item{}, r.rowErr(line, p.action, withDetail(ErrUnknownAction, strconv.Quote(s)+" (want add, delete or remove)"))
+				return talon.Item{}, r.rowErr(line, p.action, withDetail(errUnknownAction, strconv.Quote(s)+" (want add, delete or remove)"))
 			}
 		}
 	}
@@ -75,7 +75,7 @@ func (r *Reader) audienceJSONL(b []byte, line int64) (talon.Item, error) {
 	var idJSON, audJSON, actJSON []byte
 	it := objectIter{b: b}
 	if !it.begin() {
-		return talon.Item{}, &RowError{Line: line, Err: it.err}
+		return talon.Item{}, &rowError{Line: line, Err: it.err}
 	}
 	for it.nextKey() {
 		name := it.name()
@@ -88,21 +88,21 @@ func (r *Reader) audienceJSONL(b []byte, line int64) (talon.Item, error) {
 		case "action":
 			dst = &actJSON
 		default:
-			return talon.Item{}, &RowError{Line: line, Column: string(name), Err: ErrUnknownField}
+			return talon.Item{}, &rowError{Line: line, Column: string(name), Err: errUnknownField}
 		}
 		if it.value() && !isNull(it.val) {
 			*dst = it.val
 		}
 	}
 	if it.err != nil || !it.end() {
-		return talon.Item{}, &RowError{Line: line, Err: it.err}
+		return talon.Item{}, &rowError{Line: line, Err: it.err}
 	}
 	if idJSON == nil {
-		return talon.Item{}, &RowError{Line: line, Column: "profileIntegrationId", Err: withDetail(ErrMissingKey, "no profileIntegrationId")}
+		return talon.Item{}, &rowError{Line: line, Column: "profileIntegrationId", Err: withDetail(errMissingKey, "no profileIntegrationId")}
 	}
 	id, ok := stringValue(idJSON)
 	if !ok {
-		return talon.Item{}, &RowError{Line: line, Column: "profileIntegrationId", Err: badValue(string(idJSON), "is not a string")}
+		return talon.Item{}, &rowError{Line: line, Column: "profileIntegrationId", Err: badValue(string(idJSON), "is not a string")}
 	}
 	if err := checkIntegrationID(id, line, "profileIntegrationId"); err != nil {
 		return talon.Item{}, err
@@ -114,21 +114,21 @@ func (r *Reader) audienceJSONL(b []byte, line int64) (talon.Item, error) {
 			s = q
 		}
 		if audience, ok = parseAudienceID(s); !ok {
-			return talon.Item{}, &RowError{Line: line, Column: "audienceId", Err: badValue(string(audJSON), "is not a positive integer")}
+			return talon.Item{}, &rowError{Line: line, Column: "audienceId", Err: badValue(string(audJSON), "is not a positive integer")}
 		}
 	}
 	if audience == 0 {
-		return talon.Item{}, &RowError{Line: line, Column: "audienceId", Err: withDetail(ErrMissingKey, "no audienceId and no default")}
+		return talon.Item{}, &rowError{Line: line, Column: "audienceId", Err: withDetail(errMissingKey, "no audienceId and no default")}
 	}
 	remove := r.audienceRemove
 	if actJSON != nil {
 		s, isStr := stringValue(actJSON)
 		if !isStr {
-			return talon.Item{}, &RowError{Line: line, Column: "action", Err: badValue(string(actJSON), "is not a string")}
+			return talon.Item{}, &rowError{Line: line, Column: "action", Err: badValue(string(actJSON), "is not a string")}
 		}
 		if s != "" {
 			if remove, ok = parseAudienceAction(s); !ok {
-				return talon.Item{}, &RowError{Line: line, Column: "action", Err: withDetail(ErrUnknownAction, strconv.Quote(s)+" (want add, delete or remove)")}
+				return talon.Item{}, &rowError{Line: line, Column: "action", Err: withDetail(errUnknownAction, strconv.Quote(s)+" (want add, delete or remove)")}
 			}
 		}
 	}

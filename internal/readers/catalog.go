@@ -22,11 +22,11 @@ func (r *Reader) encodeCatalog(f *catalogFields, line int64) (talon.Item, error)
 	switch f.Type {
 	case talon.ActionAdd, talon.ActionPatch, talon.ActionRemove:
 		if f.sku == "" {
-			return talon.Item{}, &RowError{Line: line, Column: "sku", Err: withDetail(ErrMissingKey, "no sku")}
+			return talon.Item{}, &rowError{Line: line, Column: "sku", Err: withDetail(errMissingKey, "no sku")}
 		}
 	case talon.ActionPatchMany, talon.ActionRemoveMany:
 		if f.Filters == nil && !r.opts.AllowBulk {
-			return talon.Item{}, &RowError{Line: line, Column: "filters", Err: withDetail(ErrBulkRefused,
+			return talon.Item{}, &rowError{Line: line, Column: "filters", Err: withDetail(errBulkRefused,
 				string(f.Type)+" without filters touches every catalog item; allow it explicitly")}
 		}
 		key = ""
@@ -66,14 +66,14 @@ func (r *Reader) catalogCSV(rec []string, line int64) (talon.Item, error) {
 		if s := trimBlank(rec[p.action]); s != "" {
 			t, ok := parseCatalogAction(s, false)
 			if !ok {
-				return talon.Item{}, r.rowErr(line, p.action, withDetail(ErrUnknownAction,
+				return talon.Item{}, r.rowErr(line, p.action, withDetail(errUnknownAction,
 					strconv.Quote(s)+" (want ADD, PATCH or REMOVE)"))
 			}
 			f.Type = t
 		}
 	}
 	if f.sku == "" {
-		return talon.Item{}, r.rowErr(line, p.key, withDetail(ErrMissingKey, "empty sku"))
+		return talon.Item{}, r.rowErr(line, p.key, withDetail(errMissingKey, "empty sku"))
 	}
 	s := r.scratch[:0]
 	s, _ = talon.AppendString(s, f.sku) // checked by checkCell
@@ -82,7 +82,7 @@ func (r *Reader) catalogCSV(rec []string, line int64) (talon.Item, error) {
 		if p.price >= 0 && rec[p.price] != "" {
 			n := len(s)
 			var err error
-			if s, err = AppendValue(s, AttrNumber, rec[p.price]); err != nil {
+			if s, err = appendValue(s, attrNumber, rec[p.price]); err != nil {
 				return talon.Item{}, r.rowErr(line, p.price, err)
 			}
 			f.Price = s[n:]
@@ -140,7 +140,7 @@ func (r *Reader) appendAttrs(dst []byte, rec []string, line int64) ([]byte, erro
 		}
 		dst = append(dst, col.key...)
 		var err error
-		if dst, err = AppendValue(dst, col.typ, cell); err != nil {
+		if dst, err = appendValue(dst, col.typ, cell); err != nil {
 			return dst[:orig], r.rowErr(line, i, err)
 		}
 	}
@@ -158,7 +158,7 @@ func (r *Reader) catalogJSONL(b []byte, line int64) (talon.Item, error) {
 	raw, flat := false, false
 	it := objectIter{b: b}
 	if !it.begin() {
-		return talon.Item{}, &RowError{Line: line, Err: it.err}
+		return talon.Item{}, &rowError{Line: line, Err: it.err}
 	}
 	for it.nextKey() {
 		name := it.name()
@@ -175,7 +175,7 @@ func (r *Reader) catalogJSONL(b []byte, line int64) (talon.Item, error) {
 				if it.value() && isNull(it.val) {
 					continue
 				}
-				return talon.Item{}, &RowError{Line: line, Column: "payload", Err: badValue(string(it.val), "is not an object")}
+				return talon.Item{}, &rowError{Line: line, Column: "payload", Err: badValue(string(it.val), "is not an object")}
 			}
 			pit := objectIter{b: b, i: it.i, depth: 2}
 			pit.begin()
@@ -185,7 +185,7 @@ func (r *Reader) catalogJSONL(b []byte, line int64) (talon.Item, error) {
 				}
 			}
 			if pit.err != nil {
-				return talon.Item{}, &RowError{Line: line, Err: pit.err}
+				return talon.Item{}, &rowError{Line: line, Err: pit.err}
 			}
 			it.i = pit.i
 		case "action":
@@ -201,10 +201,10 @@ func (r *Reader) catalogJSONL(b []byte, line int64) (talon.Item, error) {
 		}
 	}
 	if it.err != nil || !it.end() {
-		return talon.Item{}, &RowError{Line: line, Err: it.err}
+		return talon.Item{}, &rowError{Line: line, Err: it.err}
 	}
 	if raw && flat {
-		return talon.Item{}, &RowError{Line: line, Err: withDetail(ErrUnknownField,
+		return talon.Item{}, &rowError{Line: line, Err: withDetail(errUnknownField,
 			`a raw action {"type","payload"} has no other fields`)}
 	}
 	f.Type = talon.ActionAdd
@@ -215,13 +215,13 @@ func (r *Reader) catalogJSONL(b []byte, line int64) (talon.Item, error) {
 	if v != nil && !isNull(v) {
 		s, ok := stringValue(v)
 		if !ok {
-			return talon.Item{}, &RowError{Line: line, Column: col, Err: badValue(string(v), "is not a string")}
+			return talon.Item{}, &rowError{Line: line, Column: col, Err: badValue(string(v), "is not a string")}
 		}
 		if f.Type, ok = parseCatalogAction(s, true); !ok {
-			return talon.Item{}, &RowError{Line: line, Column: col, Err: withDetail(ErrUnknownAction, strconv.Quote(s))}
+			return talon.Item{}, &rowError{Line: line, Column: col, Err: withDetail(errUnknownAction, strconv.Quote(s))}
 		}
 	} else if raw {
-		return talon.Item{}, &RowError{Line: line, Column: "type", Err: withDetail(ErrUnknownAction, "no type")}
+		return talon.Item{}, &rowError{Line: line, Column: "type", Err: withDetail(errUnknownAction, "no type")}
 	}
 	return r.encodeCatalog(&f, line)
 }
@@ -235,7 +235,7 @@ func catalogMember(it *objectIter, f *catalogFields, line int64) error {
 	if name == "attributes" {
 		end, err := scanAttributes(it.b, it.i, it.depth+1)
 		if err != nil {
-			return &RowError{Line: line, Column: name, Err: err}
+			return &rowError{Line: line, Column: name, Err: err}
 		}
 		if v := it.b[it.i:end]; !isNull(v) && !isEmptyContainer(v) {
 			f.Attributes = v
@@ -244,7 +244,7 @@ func catalogMember(it *objectIter, f *catalogFields, line int64) error {
 		return nil
 	}
 	if !it.value() {
-		return &RowError{Line: line, Err: it.err}
+		return &rowError{Line: line, Err: it.err}
 	}
 	v := it.val
 	if isNull(v) {
@@ -254,7 +254,7 @@ func catalogMember(it *objectIter, f *catalogFields, line int64) error {
 		}
 	}
 	bad := func(want string) error {
-		return &RowError{Line: line, Column: name, Err: badValue(string(v), want)}
+		return &rowError{Line: line, Column: name, Err: badValue(string(v), want)}
 	}
 	switch name {
 	case "sku":
@@ -297,7 +297,7 @@ func catalogMember(it *objectIter, f *catalogFields, line int64) error {
 			f.Filters = v
 		}
 	default:
-		return &RowError{Line: line, Column: name, Err: ErrUnknownField}
+		return &rowError{Line: line, Column: name, Err: errUnknownField}
 	}
 	return nil
 }

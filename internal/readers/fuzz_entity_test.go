@@ -13,7 +13,7 @@ import (
 // fuzzEntity reads one entity from a fuzzed CSV header plus one row, and
 // from one fuzzed JSONL line, and checks the mapping property: no panic;
 // every row is an item with non-empty valid JSON and a non-empty key (bulk
-// catalog actions have none), or a *RowError with Line >= 1. Header
+// catalog actions have none), or a *rowError with Line >= 1. Header
 // problems and fatal *ParseErrors end the input and are fine.
 func fuzzEntity(t *testing.T, e Entity, header, row, line string) {
 	inputs := []struct {
@@ -28,13 +28,13 @@ func fuzzEntity(t *testing.T, e Entity, header, row, line string) {
 		if err != nil {
 			continue
 		}
-		r, err := NewReader(src, Options{Entity: e, Format: in.format, AudienceID: 7, AllowBulk: true, MaxRowBytes: 4096})
+		r, err := NewReader(src, Options{Entity: e, Format: in.format, AudienceID: 7, AllowBulk: true, maxRowBytes: 4096})
 		if err != nil {
-			var he *HeaderError
+			var he *headerError
 			if !errors.As(err, &he) {
-				var pe *ParseError
+				var pe *parseError
 				if !errors.As(err, &pe) {
-					t.Fatalf("%v: NewReader error is neither *HeaderError nor *ParseError: %v", in.format, err)
+					t.Fatalf("%v: NewReader error is neither *headerError nor *parseError: %v", in.format, err)
 				}
 			}
 			continue
@@ -45,9 +45,9 @@ func fuzzEntity(t *testing.T, e Entity, header, row, line string) {
 				break
 			}
 			if err != nil {
-				var pe *ParseError
+				var pe *parseError
 				if !errors.As(err, &pe) || pe.Line < 1 {
-					t.Fatalf("%v: fatal error is not a *ParseError with a line: %v", in.format, err)
+					t.Fatalf("%v: fatal error is not a *parseError with a line: %v", in.format, err)
 				}
 				break
 			}
@@ -59,9 +59,9 @@ func fuzzEntity(t *testing.T, e Entity, header, row, line string) {
 func checkEntityRow(t *testing.T, e Entity, row Row) {
 	t.Helper()
 	if row.Err != nil {
-		var re *RowError
+		var re *rowError
 		if !errors.As(row.Err, &re) || re.Line < 1 {
-			t.Fatalf("rejected row without a *RowError line: %v", row.Err)
+			t.Fatalf("rejected row without a *rowError line: %v", row.Err)
 		}
 		if !json.Valid(row.Record) {
 			t.Fatalf("reject record is not valid JSON: %q", row.Record)

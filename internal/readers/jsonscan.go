@@ -15,7 +15,7 @@ import (
 // cannot exhaust the stack.
 const maxDepth = 1000
 
-// jsonError is a syntax error at a byte offset of a line. It matches ErrBadJSON.
+// jsonError is a syntax error at a byte offset of a line. It matches errBadJSON.
 type jsonError struct {
 	off int
 	msg string
@@ -25,7 +25,7 @@ func (e *jsonError) Error() string {
 	return "invalid JSON at byte " + strconv.Itoa(e.off+1) + ": " + e.msg
 }
 
-func (e *jsonError) Unwrap() error { return ErrBadJSON }
+func (e *jsonError) Unwrap() error { return errBadJSON }
 
 func badJSON(off int, msg string) error { return &jsonError{off: off, msg: msg} }
 

@@ -13,10 +13,10 @@ const maxIntegrationID = 1000
 // checkIntegrationID checks a profile's integrationId.
 func checkIntegrationID(id string, line int64, col string) error {
 	if id == "" {
-		return &RowError{Line: line, Column: col, Err: withDetail(ErrMissingKey, "empty "+col)}
+		return &rowError{Line: line, Column: col, Err: withDetail(errMissingKey, "empty "+col)}
 	}
 	if len(id) > maxIntegrationID && utf8.RuneCountInString(id) > maxIntegrationID {
-		return &RowError{Line: line, Column: col, Err: badValue(id, "is longer than "+strconv.Itoa(maxIntegrationID)+" characters")}
+		return &rowError{Line: line, Column: col, Err: badValue(id, "is longer than "+strconv.Itoa(maxIntegrationID)+" characters")}
 	}
 	return nil
 }
@@ -43,7 +43,7 @@ func (r *Reader) profileJSONL(b []byte, line int64) (talon.Item, error) {
 	var idJSON, attrs []byte
 	it := objectIter{b: b}
 	if !it.begin() {
-		return talon.Item{}, &RowError{Line: line, Err: it.err}
+		return talon.Item{}, &rowError{Line: line, Err: it.err}
 	}
 	for it.nextKey() {
 		switch name := it.name(); string(name) {
@@ -55,23 +55,23 @@ func (r *Reader) profileJSONL(b []byte, line int64) (talon.Item, error) {
 		case "attributes":
 			end, err := scanAttributes(b, it.i, 2)
 			if err != nil {
-				return talon.Item{}, &RowError{Line: line, Column: "attributes", Err: err}
+				return talon.Item{}, &rowError{Line: line, Column: "attributes", Err: err}
 			}
 			attrs = b[it.i:end]
 			it.i = end
 		default:
-			return talon.Item{}, &RowError{Line: line, Column: string(name), Err: ErrUnknownField}
+			return talon.Item{}, &rowError{Line: line, Column: string(name), Err: errUnknownField}
 		}
 	}
 	if it.err != nil || !it.end() {
-		return talon.Item{}, &RowError{Line: line, Err: it.err}
+		return talon.Item{}, &rowError{Line: line, Err: it.err}
 	}
 	if idJSON == nil || isNull(idJSON) {
-		return talon.Item{}, &RowError{Line: line, Column: "integrationId", Err: withDetail(ErrMissingKey, "no integrationId")}
+		return talon.Item{}, &rowError{Line: line, Column: "integrationId", Err: withDetail(errMissingKey, "no integrationId")}
 	}
 	id, ok := stringValue(idJSON)
 	if !ok {
-		return talon.Item{}, &RowError{Line: line, Column: "integrationId", Err: badValue(string(idJSON), "is not a string")}
+		return talon.Item{}, &rowError{Line: line, Column: "integrationId", Err: badValue(string(idJSON), "is not a string")}
 	}
 	if err := checkIntegrationID(id, line, "integrationId"); err != nil {
 		return talon.Item{}, err

@@ -27,7 +27,9 @@ type Row struct {
 	Resume Position
 	// Item is the API item the row maps to. Valid when Err is nil.
 	Item talon.Item
-	// Err is the reason the row is rejected (a *RowError), or nil.
+	// Err is the reason the row is rejected, or nil. Its text names the line
+	// and the column at fault: `line 12: column "Age": value "abc" is not a
+	// number`.
 	Err error
 	// Record is the input row as JSON, for the rejects file. It is set when
 	// Err is non-nil: for CSV an object of header name to cell, for JSONL the
