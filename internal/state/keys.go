@@ -36,8 +36,8 @@ func decodeValue(v []byte) (Hash, uint64, bool) {
 	return h, binary.BigEndian.Uint64(v[len(h):]), true
 }
 
-// Lookup returns the hash recorded for key; ok is false when key is unknown.
-func (s *Store) Lookup(key string) (h Hash, ok bool, err error) {
+// lookup returns the hash recorded for key; ok is false when key is unknown.
+func (s *Store) lookup(key string) (h Hash, ok bool, err error) {
 	err = s.db.View(func(tx *bolt.Tx) error {
 		h, _, ok = decodeValue(tx.Bucket(bucketItems).Get([]byte(key)))
 		return nil
@@ -45,8 +45,8 @@ func (s *Store) Lookup(key string) (h Hash, ok bool, err error) {
 	return h, ok, err
 }
 
-// Change is one update of Apply.
-type Change struct {
+// change is one update of apply.
+type change struct {
 	Key  string
 	Hash Hash
 	// Delete removes Key instead of recording Hash.
@@ -56,9 +56,9 @@ type Change struct {
 	Clear bool
 }
 
-// Apply records changes in order in one transaction, with run as their
+// apply records changes in order in one transaction, with run as their
 // last-seen run. It returns once the transaction is durable.
-func (s *Store) Apply(run uint64, changes []Change) error {
+func (s *Store) apply(run uint64, changes []change) error {
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketItems)
 		for _, c := range changes {
@@ -85,10 +85,10 @@ func (s *Store) Apply(run uint64, changes []Change) error {
 	return nil
 }
 
-// MarkSeen sets the last-seen run of each known key of keys to run, in one
+// markSeen sets the last-seen run of each known key of keys to run, in one
 // transaction. Unknown keys are ignored: a key enters the state only when
 // the API confirms its item. keys is sorted in place.
-func (s *Store) MarkSeen(run uint64, keys []string) error {
+func (s *Store) markSeen(run uint64, keys []string) error {
 	if len(keys) == 0 {
 		return nil
 	}
@@ -119,9 +119,9 @@ func (s *Store) MarkSeen(run uint64, keys []string) error {
 	return nil
 }
 
-// CountStale returns how many keys were last seen before run, and how many
+// countStale returns how many keys were last seen before run, and how many
 // keys there are.
-func (s *Store) CountStale(run uint64) (stale, total int64, err error) {
+func (s *Store) countStale(run uint64) (stale, total int64, err error) {
 	err = s.db.View(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketItems).ForEach(func(_, v []byte) error {
 			total++
@@ -134,10 +134,10 @@ func (s *Store) CountStale(run uint64) (stale, total int64, err error) {
 	return stale, total, err
 }
 
-// Stale returns up to limit keys last seen before run, in key order, after
+// stale returns up to limit keys last seen before run, in key order, after
 // the key after ("" for the first page). Each call is a short read
 // transaction, so writers are never held up by a long iteration.
-func (s *Store) Stale(run uint64, after string, limit int) ([]string, error) {
+func (s *Store) stale(run uint64, after string, limit int) ([]string, error) {
 	var out []string
 	err := s.db.View(func(tx *bolt.Tx) error {
 		c := tx.Bucket(bucketItems).Cursor()
@@ -168,15 +168,4 @@ func (s *Store) Each(fn func(Entry) error) error {
 			return fn(Entry{Key: string(k), Hash: h, Seen: seen})
 		})
 	})
-}
-
-// Count returns the number of keys.
-func (s *Store) Count() (n int64, err error) {
-	err = s.db.View(func(tx *bolt.Tx) error {
-		if b := tx.Bucket(bucketItems); b != nil {
-			n = int64(b.Stats().KeyN)
-		}
-		return nil
-	})
-	return n, err
 }

@@ -43,8 +43,10 @@ var (
 type Options struct {
 	// ReadOnly opens the file for reading only; other readers may share it.
 	ReadOnly bool
-	// Timeout bounds the wait for another process's lock. Default 1s.
-	Timeout time.Duration
+
+	// timeout bounds the wait for another process's lock; 0 means 1s.
+	// Tests set it lower.
+	timeout time.Duration
 }
 
 // Store is an open state file. Its methods are safe for concurrent use;
@@ -54,19 +56,19 @@ type Store struct {
 }
 
 // Open opens the state file at path, creating it (mode 0600) unless
-// opts.ReadOnly. A file another process holds for writing answers ErrLocked;
-// a missing file opened read-only answers an error matching fs.ErrNotExist.
-// The caller closes the Store.
+// opts.ReadOnly. A file another process holds for writing answers ErrLocked
+// after a second; a missing file opened read-only answers an error matching
+// fs.ErrNotExist. The caller closes the Store.
 func Open(path string, opts Options) (*Store, error) {
-	if opts.Timeout <= 0 {
-		opts.Timeout = time.Second
+	if opts.timeout <= 0 {
+		opts.timeout = time.Second
 	}
 	if opts.ReadOnly {
 		if _, err := os.Stat(path); err != nil {
 			return nil, fmt.Errorf("open state: %w", err)
 		}
 	}
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: opts.Timeout, ReadOnly: opts.ReadOnly})
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: opts.timeout, ReadOnly: opts.ReadOnly})
 	if errors.Is(err, bolt.ErrTimeout) {
 		return nil, fmt.Errorf("open state %s: %w", path, ErrLocked)
 	}
@@ -96,9 +98,6 @@ func (s *Store) init() error {
 
 // Close closes the file.
 func (s *Store) Close() error { return s.db.Close() }
-
-// Path returns the file's path.
-func (s *Store) Path() string { return s.db.Path() }
 
 // Reset deletes everything: keys, runs and identity. The file can then be
 // bound to another target.

@@ -64,7 +64,7 @@ func (t *Tracker) Unchanged(row *readers.Row) bool {
 		return false
 	}
 	if !t.bulk && !it.Remove && !t.passed.has(it.Key) {
-		h, ok, err := t.store.Lookup(it.Key)
+		h, ok, err := t.store.lookup(it.Key)
 		if err == nil && ok && h == HashItem(it) {
 			return true
 		}
@@ -78,23 +78,23 @@ func (t *Tracker) Unchanged(row *readers.Row) bool {
 // delete rows; a bulk action clears the state, since it touched items the
 // state cannot name. It returns once the records are durable.
 func (t *Tracker) Delivered(rows []readers.Row) error {
-	changes := make([]Change, 0, len(rows))
+	changes := make([]change, 0, len(rows))
 	for i := range rows {
 		it := &rows[i].Item
 		switch {
 		case it.Key == "":
-			changes = append(changes, Change{Clear: true})
+			changes = append(changes, change{Clear: true})
 		case it.Remove:
-			changes = append(changes, Change{Key: it.Key, Delete: true})
+			changes = append(changes, change{Key: it.Key, Delete: true})
 		default:
-			changes = append(changes, Change{Key: it.Key, Hash: HashItem(it)})
+			changes = append(changes, change{Key: it.Key, Hash: HashItem(it)})
 		}
 	}
-	return t.store.Apply(t.run, changes)
+	return t.store.apply(t.run, changes)
 }
 
 // Seen wraps src so that every key the feed holds gets this run as its
-// last-seen run, in transactions of seenBatch keys, the last one written
+// last-seen run, in transactions of 10,000 keys, the last one written
 // before io.EOF is passed on. It sees every row, the ones a resumed run
 // skips included. Rows that did not parse and bulk actions are counted
 // (see Complete). The wrapper must be read from one goroutine.
@@ -135,7 +135,7 @@ func (s *seenSource) Next() (readers.Row, error) {
 }
 
 func (s *seenSource) flush() error {
-	err := s.t.store.MarkSeen(s.t.run, s.keys)
+	err := s.t.store.markSeen(s.t.run, s.keys)
 	s.keys = s.keys[:0]
 	return err
 }
@@ -158,14 +158,14 @@ func (t *Tracker) Complete() (ok bool, reason string) {
 // Stale returns how many known keys the feed did not hold, and how many
 // keys the state knows. Call it after the feed was read (see Complete).
 func (t *Tracker) Stale() (stale, total int64, err error) {
-	return t.store.CountStale(t.run)
+	return t.store.countStale(t.run)
 }
 
 // StaleKeys calls fn with the keys the feed did not hold, in key order.
 func (t *Tracker) StaleKeys(fn func(key string) error) error {
 	after := ""
 	for {
-		keys, err := t.store.Stale(t.run, after, 1000)
+		keys, err := t.store.stale(t.run, after, 1000)
 		if err != nil {
 			return err
 		}
@@ -205,7 +205,7 @@ func (r *removals) Next() (readers.Row, error) {
 		if r.done {
 			return readers.Row{}, io.EOF
 		}
-		keys, err := r.t.store.Stale(r.t.run, r.after, removalsPage)
+		keys, err := r.t.store.stale(r.t.run, r.after, removalsPage)
 		if err != nil {
 			return readers.Row{}, err
 		}
@@ -216,7 +216,7 @@ func (r *removals) Next() (readers.Row, error) {
 	}
 	key := r.page[0]
 	r.page = r.page[1:]
-	it, err := RemovalItem(r.t.entity, key)
+	it, err := removalItem(r.t.entity, key)
 	if err != nil {
 		return readers.Row{}, err
 	}
@@ -225,10 +225,10 @@ func (r *removals) Next() (readers.Row, error) {
 	return row, nil
 }
 
-// RemovalItem returns the API item that removes key: a catalog REMOVE of
+// removalItem returns the API item that removes key: a catalog REMOVE of
 // the SKU, or an audience delete of the membership key
 // "audienceId/profileIntegrationId".
-func RemovalItem(e readers.Entity, key string) (talon.Item, error) {
+func removalItem(e readers.Entity, key string) (talon.Item, error) {
 	switch e {
 	case readers.EntityCatalog:
 		sku, _ := talon.AppendString(nil, key)
