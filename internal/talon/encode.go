@@ -10,13 +10,13 @@ import (
 	"sync/atomic"
 )
 
-// AppendBody appends the JSON request body for e and items to dst and returns
+// appendBody appends the JSON request body for e and items to dst and returns
 // the extended slice: {"actions":[...]}, {"customerProfiles":[...]} or
 // {"data":[...]}, where the array is the items' JSON joined by commas. Each
-// Item.JSON is copied verbatim and must be one valid JSON value. AppendBody
+// Item.JSON is copied verbatim and must be one valid JSON value. appendBody
 // grows dst at most once and allocates nothing else. It is safe for
 // concurrent use on distinct dst slices.
-func AppendBody(dst []byte, e Endpoint, items []Item) []byte {
+func appendBody(dst []byte, e Endpoint, items []Item) []byte {
 	field := e.ArrayField()
 	n := len(`{"":[]}`) + len(field)
 	for i := range items {
@@ -35,11 +35,11 @@ func AppendBody(dst []byte, e Endpoint, items []Item) []byte {
 	return append(dst, "]}"...)
 }
 
-// IdempotencyKey returns a deterministic key for a request body: the lower-case
+// idempotencyKey returns a deterministic key for a request body: the lower-case
 // hex of its SHA-256 digest (64 characters, within the API's 255). Equal
 // bodies get equal keys, so a re-sent profiles batch is recognised as a
 // repeat for as long as the server keeps its answer (24 h).
-func IdempotencyKey(body []byte) string {
+func idempotencyKey(body []byte) string {
 	sum := sha256.Sum256(body)
 	return hex.EncodeToString(sum[:])
 }

@@ -68,7 +68,7 @@ func (t ActionType) Valid() bool {
 // on the wire, with what the pipeline needs to know about it so that no stage
 // decodes JSON that was already encoded. The pipeline moves Items instead of
 // typed values so that a row is encoded once and batches are assembled by
-// concatenation (AppendBody).
+// concatenation.
 type Item struct {
 	// Key identifies the entity the item touches: the SKU, the profile's
 	// integrationId, or MembershipKey(audienceId, profileIntegrationId).
