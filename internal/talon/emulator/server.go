@@ -32,8 +32,8 @@ import (
 	"github.com/talonsync/talonsync/internal/talon"
 )
 
-// DefaultAPIKey is the API key New uses when Options.APIKey is empty.
-const DefaultAPIKey = "emulator-key"
+// defaultAPIKey is the API key New uses when Options.APIKey is empty.
+const defaultAPIKey = "emulator-key"
 
 // maxBodyBytes bounds a request body outside discard mode. 1000 items of a
 // few KiB each stay far below it.
@@ -46,7 +46,7 @@ const shutdownTimeout = 10 * time.Second
 // defaults documented on each field.
 type Options struct {
 	// APIKey is the key every API request must carry as
-	// "Authorization: ApiKey-v1 <APIKey>". Default DefaultAPIKey.
+	// "Authorization: ApiKey-v1 <APIKey>". Default "emulator-key".
 	APIKey string
 	// Catalogs are the known catalog IDs. Default [1]. Catalogs found in a
 	// loaded StateFile are known too.
@@ -107,7 +107,7 @@ type Server struct {
 // http.Handler or Serve is called.
 func New(opts Options) (*Server, error) {
 	if opts.APIKey == "" {
-		opts.APIKey = DefaultAPIKey
+		opts.APIKey = defaultAPIKey
 	}
 	if strings.ContainsAny(opts.APIKey, " \t\r\n") {
 		return nil, errors.New("emulator: api key contains white space")
