@@ -1,5 +1,3 @@
-// Package readers streams CSV and JSONL input and maps each row to a Talon.One
-// API item (talon.Item), or to a rejected row with its line number and reason.
 package readers
 
 import (

@@ -1,6 +1,3 @@
-// Package talon is the client of the three bulk endpoints of Talon.One's
-// Integration API that talonsync writes to: syncCatalog,
-// updateCustomerProfilesV2 and updateCustomerProfileAudiences.
 package talon
 
 import (
