@@ -89,7 +89,9 @@ func runAgainstCtx(ctx context.Context, t *testing.T, h http.Handler, rows []rea
 
 // decodeIDs returns the integrationIds of a profiles request body.
 func decodeIDs(t *testing.T, r *http.Request) []string {
-	var body talon.ProfilesRequest
+	var body struct {
+		CustomerProfiles []talon.CustomerProfile `json:"customerProfiles"`
+	}
 	require.NoError(t, json.NewDecoder(r.Body).Decode(&body))
 	ids := make([]string, len(body.CustomerProfiles))
 	for i, p := range body.CustomerProfiles {

@@ -5,80 +5,82 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/talonsync/talonsync/internal/talon"
 )
 
-// AttrType is the type of a custom attribute column, given in a CSV header
+// attrType is the type of a custom attribute column, given in a CSV header
 // as a suffix: `Age:number`.
-type AttrType int
+type attrType int
 
 // The attribute types a CSV column can declare. A column without a suffix is
-// AttrString.
+// attrString.
 const (
-	AttrString  AttrType = iota // a JSON string
-	AttrNumber                  // a finite JSON number
-	AttrBoolean                 // true/false, 1/0, yes/no, case-insensitive
-	AttrTime                    // RFC 3339, or a date YYYY-MM-DD taken as midnight UTC
-	AttrList                    // (list string): a JSON array of strings, or values separated by '|'
+	attrString  attrType = iota // a JSON string
+	attrNumber                  // a finite JSON number
+	attrBoolean                 // true/false, 1/0, yes/no, case-insensitive
+	attrTime                    // RFC 3339, or a date YYYY-MM-DD taken as midnight UTC
+	attrList                    // (list string): a JSON array of strings, or values separated by '|'
 )
 
 // String returns the type's name as written in a header suffix.
-func (t AttrType) String() string {
+func (t attrType) String() string {
 	switch t {
-	case AttrString:
+	case attrString:
 		return "string"
-	case AttrNumber:
+	case attrNumber:
 		return "number"
-	case AttrBoolean:
+	case attrBoolean:
 		return "boolean"
-	case AttrTime:
+	case attrTime:
 		return "time"
-	case AttrList:
+	case attrList:
 		return "list"
 	}
-	return "AttrType(" + strconv.Itoa(int(t)) + ")"
+	return "attrType(" + strconv.Itoa(int(t)) + ")"
 }
 
-// ParseAttrType parses a header type suffix, case-insensitively: string,
-// number, boolean, time, list or "(list string)". The error wraps ErrBadColumn.
-func ParseAttrType(s string) (AttrType, error) {
+// parseAttrType parses a header type suffix, case-insensitively: string,
+// number, boolean, time, list or "(list string)". The error wraps errBadColumn.
+func parseAttrType(s string) (attrType, error) {
 	switch strings.ToLower(strings.TrimSpace(s)) {
 	case "string":
-		return AttrString, nil
+		return attrString, nil
 	case "number":
-		return AttrNumber, nil
+		return attrNumber, nil
 	case "boolean":
-		return AttrBoolean, nil
+		return attrBoolean, nil
 	case "time":
-		return AttrTime, nil
+		return attrTime, nil
 	case "list", "(list string)":
-		return AttrList, nil
+		return attrList, nil
 	}
-	return 0, withDetail(ErrBadColumn, "unknown type "+strconv.Quote(s))
+	return 0, withDetail(errBadColumn, "unknown type "+strconv.Quote(s))
 }
 
-// AppendValue appends the JSON encoding of the cell s, converted to typ, to
-// dst. The error wraps ErrBadValue when s does not convert (including invalid
+// appendValue appends the JSON encoding of the cell s, converted to typ, to
+// dst. The error wraps errBadValue when s does not convert (including invalid
 // UTF-8); dst is then returned unchanged. Surrounding spaces and tabs are
 // ignored for number, boolean and time, kept for string and list. The caller
-// handles empty cells (talonsync does not send them); AppendValue encodes ""
+// handles empty cells (talonsync does not send them); appendValue encodes ""
 // as "" for string and [] for list and rejects it for the other types.
-// AppendValue does not allocate unless it fails or typ is AttrTime with a
+// appendValue does not allocate unless it fails or typ is attrTime with a
 // fractional-second offset time.
-func AppendValue(dst []byte, typ AttrType, s string) ([]byte, error) {
+func appendValue(dst []byte, typ attrType, s string) ([]byte, error) {
 	switch typ {
-	case AttrString:
-		out, ok := appendJSONString(dst, s)
+	case attrString:
+		out, ok := talon.AppendString(dst, s)
 		if !ok {
 			return dst, badValue(s, "is not valid UTF-8")
 		}
 		return out, nil
-	case AttrNumber:
+	case attrNumber:
 		return appendNumber(dst, s)
-	case AttrBoolean:
+	case attrBoolean:
 		return appendBoolean(dst, s)
-	case AttrTime:
+	case attrTime:
 		return appendTime(dst, s)
-	case AttrList:
+	case attrList:
 		return appendList(dst, s)
 	}
 	return dst, badValue(s, "has unknown type "+typ.String())
@@ -222,7 +224,7 @@ func appendList(dst []byte, s string) ([]byte, error) {
 			}
 			first = false
 			var ok bool
-			if dst, ok = appendJSONString(dst, elem); !ok {
+			if dst, ok = talon.AppendString(dst, elem); !ok {
 				return dst[:orig], badValue(s, "is not valid UTF-8")
 			}
 		}

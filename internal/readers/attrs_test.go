@@ -10,58 +10,58 @@ import (
 
 func TestAppendValue(t *testing.T) {
 	tests := []struct {
-		typ     AttrType
+		typ     attrType
 		in      string
 		want    string // "" when the value is bad
 		wantErr error
 	}{
-		{AttrString, "plain", `"plain"`, nil},
-		{AttrString, "q\"b\\s\n\r\t\b\f\x01\x1f", `"q\"b\\s\n\r\t\b\f\u0001\u001f"`, nil},
-		{AttrString, "sep\u2028\u2029é€😀", `"sep\u2028\u2029é€😀"`, nil},
-		{AttrString, "bad\xffutf8", "", ErrBadValue},
-		{AttrString, "\xed\xa0\x80", "", ErrBadValue}, // a surrogate is invalid UTF-8
-		{AttrNumber, "42", `42`, nil},
-		{AttrNumber, " -0.50 ", `-0.50`, nil},
-		{AttrNumber, "1e-3", `1e-3`, nil},
-		{AttrNumber, "+1", `1`, nil},
-		{AttrNumber, ".5", `0.5`, nil},
-		{AttrNumber, "007", `7`, nil},
-		{AttrNumber, "1e21", `1e21`, nil},
-		{AttrNumber, "Inf", "", ErrBadValue},
-		{AttrNumber, "-infinity", "", ErrBadValue},
-		{AttrNumber, "nan", "", ErrBadValue},
-		{AttrNumber, "0x1p3", "", ErrBadValue},
-		{AttrNumber, "1_000", "", ErrBadValue},
-		{AttrNumber, "1e400", "", ErrBadValue},
-		{AttrNumber, "", "", ErrBadValue},
-		{AttrBoolean, "TRUE", `true`, nil},
-		{AttrBoolean, "false", `false`, nil},
-		{AttrBoolean, "Yes", `true`, nil},
-		{AttrBoolean, "no", `false`, nil},
-		{AttrBoolean, "1", `true`, nil},
-		{AttrBoolean, "0", `false`, nil},
-		{AttrBoolean, "2", "", ErrBadValue},
-		{AttrBoolean, "y", "", ErrBadValue},
-		{AttrTime, "2024-01-31", `"2024-01-31T00:00:00Z"`, nil},
-		{AttrTime, "2024-01-31T10:11:12Z", `"2024-01-31T10:11:12Z"`, nil},
-		{AttrTime, "2024-01-31T10:11:12.123456789-05:30", `"2024-01-31T10:11:12.123456789-05:30"`, nil},
-		{AttrTime, "2024-02-30", "", ErrBadValue},
-		{AttrTime, "2024-1-31", "", ErrBadValue},
-		{AttrTime, "31/01/2024", "", ErrBadValue},
-		{AttrTime, "2024-01-31 10:11:12", "", ErrBadValue},
-		{AttrList, "a|b|c", `["a","b","c"]`, nil},
-		{AttrList, "|a||b |", `["a","b "]`, nil},
-		{AttrList, "single", `["single"]`, nil},
-		{AttrList, `["a","b|c"]`, `["a","b|c"]`, nil},
-		{AttrList, ` [ ] `, `[ ]`, nil},
-		{AttrList, `["a",1]`, "", ErrBadValue},
-		{AttrList, `["a"`, "", ErrBadValue},
-		{AttrList, "a|\xff", "", ErrBadValue},
+		{attrString, "plain", `"plain"`, nil},
+		{attrString, "q\"b\\s\n\r\t\b\f\x01\x1f", `"q\"b\\s\n\r\t\b\f\u0001\u001f"`, nil},
+		{attrString, "sep\u2028\u2029é€😀", `"sep\u2028\u2029é€😀"`, nil},
+		{attrString, "bad\xffutf8", "", errBadValue},
+		{attrString, "\xed\xa0\x80", "", errBadValue}, // a surrogate is invalid UTF-8
+		{attrNumber, "42", `42`, nil},
+		{attrNumber, " -0.50 ", `-0.50`, nil},
+		{attrNumber, "1e-3", `1e-3`, nil},
+		{attrNumber, "+1", `1`, nil},
+		{attrNumber, ".5", `0.5`, nil},
+		{attrNumber, "007", `7`, nil},
+		{attrNumber, "1e21", `1e21`, nil},
+		{attrNumber, "Inf", "", errBadValue},
+		{attrNumber, "-infinity", "", errBadValue},
+		{attrNumber, "nan", "", errBadValue},
+		{attrNumber, "0x1p3", "", errBadValue},
+		{attrNumber, "1_000", "", errBadValue},
+		{attrNumber, "1e400", "", errBadValue},
+		{attrNumber, "", "", errBadValue},
+		{attrBoolean, "TRUE", `true`, nil},
+		{attrBoolean, "false", `false`, nil},
+		{attrBoolean, "Yes", `true`, nil},
+		{attrBoolean, "no", `false`, nil},
+		{attrBoolean, "1", `true`, nil},
+		{attrBoolean, "0", `false`, nil},
+		{attrBoolean, "2", "", errBadValue},
+		{attrBoolean, "y", "", errBadValue},
+		{attrTime, "2024-01-31", `"2024-01-31T00:00:00Z"`, nil},
+		{attrTime, "2024-01-31T10:11:12Z", `"2024-01-31T10:11:12Z"`, nil},
+		{attrTime, "2024-01-31T10:11:12.123456789-05:30", `"2024-01-31T10:11:12.123456789-05:30"`, nil},
+		{attrTime, "2024-02-30", "", errBadValue},
+		{attrTime, "2024-1-31", "", errBadValue},
+		{attrTime, "31/01/2024", "", errBadValue},
+		{attrTime, "2024-01-31 10:11:12", "", errBadValue},
+		{attrList, "a|b|c", `["a","b","c"]`, nil},
+		{attrList, "|a||b |", `["a","b "]`, nil},
+		{attrList, "single", `["single"]`, nil},
+		{attrList, `["a","b|c"]`, `["a","b|c"]`, nil},
+		{attrList, ` [ ] `, `[ ]`, nil},
+		{attrList, `["a",1]`, "", errBadValue},
+		{attrList, `["a"`, "", errBadValue},
+		{attrList, "a|\xff", "", errBadValue},
 	}
 	for _, tc := range tests {
 		t.Run(tc.typ.String()+"/"+tc.in, func(t *testing.T) {
 			prefix := []byte("pre:")
-			got, err := AppendValue(prefix, tc.typ, tc.in)
+			got, err := appendValue(prefix, tc.typ, tc.in)
 			if tc.wantErr != nil {
 				assert.ErrorIs(t, err, tc.wantErr)
 				assert.Equal(t, "pre:", string(got), "dst is returned unchanged")
@@ -74,38 +74,27 @@ func TestAppendValue(t *testing.T) {
 	}
 }
 
-func TestAppendJSONStringMatchesEncodingJSON(t *testing.T) {
-	for _, s := range []string{"", "abc", "\x00\x7f", "<>&", "\u2028", "日本語", "\"\\/"} {
-		got, ok := appendJSONString(nil, s)
-		require.True(t, ok)
-		var back string
-		require.NoError(t, json.Unmarshal(got, &back))
-		assert.Equal(t, s, back)
-	}
-	assert.Equal(t, `"a\ufffdb"`, string(appendJSONStringLossy(nil, "a\xffb")))
-}
-
 func TestParseAttrType(t *testing.T) {
-	for in, want := range map[string]AttrType{
-		"string": AttrString, "NUMBER": AttrNumber, "boolean": AttrBoolean, "time": AttrTime,
-		"list": AttrList, "(list string)": AttrList,
+	for in, want := range map[string]attrType{
+		"string": attrString, "NUMBER": attrNumber, "boolean": attrBoolean, "time": attrTime,
+		"list": attrList, "(list string)": attrList,
 	} {
-		got, err := ParseAttrType(in)
+		got, err := parseAttrType(in)
 		require.NoError(t, err, in)
 		assert.Equal(t, want, got, in)
 	}
-	_, err := ParseAttrType("(list number)")
-	assert.ErrorIs(t, err, ErrBadColumn)
+	_, err := parseAttrType("(list number)")
+	assert.ErrorIs(t, err, errBadColumn)
 }
 
 func TestAppendValueAllocs(t *testing.T) {
 	buf := make([]byte, 0, 256)
 	for _, tc := range []struct {
-		typ AttrType
+		typ attrType
 		s   string
-	}{{AttrString, "hello \"world\""}, {AttrNumber, "12.5"}, {AttrBoolean, "yes"}, {AttrList, "a|b|c"}, {AttrTime, "2024-01-31"}} {
+	}{{attrString, "hello \"world\""}, {attrNumber, "12.5"}, {attrBoolean, "yes"}, {attrList, "a|b|c"}, {attrTime, "2024-01-31"}} {
 		n := testing.AllocsPerRun(100, func() {
-			_, _ = AppendValue(buf[:0], tc.typ, tc.s)
+			_, _ = appendValue(buf[:0], tc.typ, tc.s)
 		})
 		assert.Zero(t, n, tc.typ.String())
 	}

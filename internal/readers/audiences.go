@@ -7,16 +7,16 @@ import (
 	"github.com/talonsync/talonsync/internal/talon"
 )
 
-// normAudienceAction maps an audience action to its wire form: "add" or
-// "delete" ("remove" means delete; "" means add), case-insensitively.
-func normAudienceAction(s string) (string, bool) {
+// parseAudienceAction parses an audience action, case-insensitively:
+// "add" (or "") adds, "delete" or "remove" removes.
+func parseAudienceAction(s string) (remove, ok bool) {
 	switch {
 	case s == "", strings.EqualFold(s, talon.AudienceAdd):
-		return talon.AudienceAdd, true
+		return false, true
 	case strings.EqualFold(s, talon.AudienceDelete), strings.EqualFold(s, "remove"):
-		return talon.AudienceDelete, true
+		return true, true
 	}
-	return "", false
+	return false, false
 }
 
 // parseAudienceID parses a positive audience id.
@@ -25,17 +25,14 @@ func parseAudienceID(s string) (int64, bool) {
 	return id, err == nil && id > 0
 }
 
-// encodeAudience encodes an AudienceAction; idJSON is the profile's
+// audienceItem encodes an AudienceAction; idJSON is the profile's
 // integrationId as a JSON string.
-func encodeAudience(action string, idJSON []byte, audienceID int64) []byte {
-	b := make([]byte, 0, len(`{"action":"delete","profileIntegrationId":,"audienceId":}`)+len(idJSON)+20)
-	b = append(b, `{"action":"`...)
-	b = append(b, action...)
-	b = append(b, `","profileIntegrationId":`...)
-	b = append(b, idJSON...)
-	b = append(b, `,"audienceId":`...)
-	b = strconv.AppendInt(b, audienceID, 10)
-	return append(b, '}')
+func audienceItem(id string, idJSON []byte, audienceID int64, remove bool) talon.Item {
+	return talon.Item{
+		Key:    talon.MembershipKey(audienceID, id),
+		Remove: remove,
+		JSON:   talon.AppendAudienceAction(nil, idJSON, audienceID, remove),
+	}
 }
 
 // audienceCSV maps a CSV record to an audience membership action.
@@ -55,20 +52,20 @@ func (r *Reader) audienceCSV(rec []string, line int64) (talon.Item, error) {
 		}
 	}
 	if audience == 0 {
-		return talon.Item{}, &RowError{Line: line, Column: "audienceId", Err: withDetail(ErrMissingKey, "no audienceId and no default")}
+		return talon.Item{}, &rowError{Line: line, Column: "audienceId", Err: withDetail(errMissingKey, "no audienceId and no default")}
 	}
-	action := r.audienceAction
+	remove := r.audienceRemove
 	if p.action >= 0 {
 		if s := trimBlank(rec[p.action]); s != "" {
 			var ok bool
-			if action, ok = normAudienceAction(s); !ok {
-				return talon.Item{}, r.rowErr(line, p.action, withDetail(ErrUnknownAction, strconv.Quote(s)+" (want add, delete or remove)"))
+			if remove, ok = parseAudienceAction(s); !ok {
+				return talon.Item{}, r.rowErr(line, p.action, withDetail(errUnknownAction, strconv.Quote(s)+" (want add, delete or remove)"))
 			}
 		}
 	}
-	idJSON, _ := appendJSONString(r.scratch[:0], id) // checked by checkCell
+	idJSON, _ := talon.AppendString(r.scratch[:0], id) // checked by checkCell
 	r.scratch = idJSON
-	return talon.Item{Key: talon.MembershipKey(audience, id), JSON: encodeAudience(action, idJSON, audience)}, nil
+	return audienceItem(id, idJSON, audience, remove), nil
 }
 
 // audienceJSONL maps a JSONL line {"profileIntegrationId","audienceId","action"}
@@ -78,7 +75,7 @@ func (r *Reader) audienceJSONL(b []byte, line int64) (talon.Item, error) {
 	var idJSON, audJSON, actJSON []byte
 	it := objectIter{b: b}
 	if !it.begin() {
-		return talon.Item{}, &RowError{Line: line, Err: it.err}
+		return talon.Item{}, &rowError{Line: line, Err: it.err}
 	}
 	for it.nextKey() {
 		name := it.name()
@@ -91,21 +88,21 @@ func (r *Reader) audienceJSONL(b []byte, line int64) (talon.Item, error) {
 		case "action":
 			dst = &actJSON
 		default:
-			return talon.Item{}, &RowError{Line: line, Column: string(name), Err: ErrUnknownField}
+			return talon.Item{}, &rowError{Line: line, Column: string(name), Err: errUnknownField}
 		}
 		if it.value() && !isNull(it.val) {
 			*dst = it.val
 		}
 	}
 	if it.err != nil || !it.end() {
-		return talon.Item{}, &RowError{Line: line, Err: it.err}
+		return talon.Item{}, &rowError{Line: line, Err: it.err}
 	}
 	if idJSON == nil {
-		return talon.Item{}, &RowError{Line: line, Column: "profileIntegrationId", Err: withDetail(ErrMissingKey, "no profileIntegrationId")}
+		return talon.Item{}, &rowError{Line: line, Column: "profileIntegrationId", Err: withDetail(errMissingKey, "no profileIntegrationId")}
 	}
 	id, ok := stringValue(idJSON)
 	if !ok {
-		return talon.Item{}, &RowError{Line: line, Column: "profileIntegrationId", Err: badValue(string(idJSON), "is not a string")}
+		return talon.Item{}, &rowError{Line: line, Column: "profileIntegrationId", Err: badValue(string(idJSON), "is not a string")}
 	}
 	if err := checkIntegrationID(id, line, "profileIntegrationId"); err != nil {
 		return talon.Item{}, err
@@ -117,23 +114,23 @@ func (r *Reader) audienceJSONL(b []byte, line int64) (talon.Item, error) {
 			s = q
 		}
 		if audience, ok = parseAudienceID(s); !ok {
-			return talon.Item{}, &RowError{Line: line, Column: "audienceId", Err: badValue(string(audJSON), "is not a positive integer")}
+			return talon.Item{}, &rowError{Line: line, Column: "audienceId", Err: badValue(string(audJSON), "is not a positive integer")}
 		}
 	}
 	if audience == 0 {
-		return talon.Item{}, &RowError{Line: line, Column: "audienceId", Err: withDetail(ErrMissingKey, "no audienceId and no default")}
+		return talon.Item{}, &rowError{Line: line, Column: "audienceId", Err: withDetail(errMissingKey, "no audienceId and no default")}
 	}
-	action := r.audienceAction
+	remove := r.audienceRemove
 	if actJSON != nil {
 		s, isStr := stringValue(actJSON)
 		if !isStr {
-			return talon.Item{}, &RowError{Line: line, Column: "action", Err: badValue(string(actJSON), "is not a string")}
+			return talon.Item{}, &rowError{Line: line, Column: "action", Err: badValue(string(actJSON), "is not a string")}
 		}
 		if s != "" {
-			if action, ok = normAudienceAction(s); !ok {
-				return talon.Item{}, &RowError{Line: line, Column: "action", Err: withDetail(ErrUnknownAction, strconv.Quote(s)+" (want add, delete or remove)")}
+			if remove, ok = parseAudienceAction(s); !ok {
+				return talon.Item{}, &rowError{Line: line, Column: "action", Err: withDetail(errUnknownAction, strconv.Quote(s)+" (want add, delete or remove)")}
 			}
 		}
 	}
-	return talon.Item{Key: talon.MembershipKey(audience, id), JSON: encodeAudience(action, idJSON, audience)}, nil
+	return audienceItem(id, idJSON, audience, remove), nil
 }

@@ -61,22 +61,22 @@ func BenchmarkCSVProfilesTyped(b *testing.B) {
 
 func BenchmarkAppendValue(b *testing.B) {
 	cases := []struct {
-		typ AttrType
+		typ attrType
 		s   string
 	}{
-		{AttrString, "Customer Number 12345"},
-		{AttrNumber, "42.5"},
-		{AttrBoolean, "yes"},
-		{AttrTime, "2024-01-31"},
-		{AttrTime, "2024-01-31T10:11:12+02:00"},
-		{AttrList, "gold|silver|bronze"},
+		{attrString, "Customer Number 12345"},
+		{attrNumber, "42.5"},
+		{attrBoolean, "yes"},
+		{attrTime, "2024-01-31"},
+		{attrTime, "2024-01-31T10:11:12+02:00"},
+		{attrList, "gold|silver|bronze"},
 	}
 	for _, tc := range cases {
 		b.Run(tc.typ.String(), func(b *testing.B) {
 			b.ReportAllocs()
 			buf := make([]byte, 0, 128)
 			for b.Loop() {
-				buf, _ = AppendValue(buf[:0], tc.typ, tc.s)
+				buf, _ = appendValue(buf[:0], tc.typ, tc.s)
 			}
 		})
 	}

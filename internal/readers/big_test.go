@@ -53,12 +53,12 @@ func TestHugeJSONLLine(t *testing.T) {
 	var rows []Row
 	var err error
 	alloc := allocated(func() {
-		rows, err = readPath(t, path, Options{Entity: EntityProfiles, Format: FormatJSONL, MaxRowBytes: 1 << 20})
+		rows, err = readPath(t, path, Options{Entity: EntityProfiles, Format: FormatJSONL, maxRowBytes: 1 << 20})
 	})
 	require.NoError(t, err)
 	require.Len(t, rows, 3)
 	assert.NoError(t, rows[0].Err)
-	assert.ErrorIs(t, rows[1].Err, ErrRowTooLong)
+	assert.ErrorIs(t, rows[1].Err, errRowTooLong)
 	assert.Equal(t, int64(2), rows[1].Line)
 	checkRow(t, rows[1])
 	assert.Equal(t, `{"integrationId":"u2"}`, string(rows[2].Item.JSON))
@@ -84,7 +84,7 @@ func TestHugeCSVRecord(t *testing.T) {
 			var rows []Row
 			alloc := allocated(func() {
 				var r *Reader
-				r, err = NewReader(in, Options{Entity: EntityProfiles, Format: FormatCSV, MaxRowBytes: 1 << 20})
+				r, err = NewReader(in, Options{Entity: EntityProfiles, Format: FormatCSV, maxRowBytes: 1 << 20})
 				require.NoError(t, err)
 				for {
 					var row Row
@@ -95,9 +95,9 @@ func TestHugeCSVRecord(t *testing.T) {
 					rows = append(rows, row)
 				}
 			})
-			var pe *ParseError
+			var pe *parseError
 			require.ErrorAs(t, err, &pe)
-			assert.ErrorIs(t, err, ErrRowTooLong)
+			assert.ErrorIs(t, err, errRowTooLong)
 			assert.Equal(t, int64(3), pe.Line)
 			require.Len(t, rows, 1)
 			assert.Less(t, alloc, uint64(8<<20), "a long record must not be buffered whole")
@@ -107,13 +107,13 @@ func TestHugeCSVRecord(t *testing.T) {
 
 func TestCSVRecordJustUnderLimit(t *testing.T) {
 	long := strings.Repeat("y", 200)
-	rows, err := readString(t, "integrationId,A\nu1,"+long+"\n", Options{Entity: EntityProfiles, Format: FormatCSV, MaxRowBytes: 300})
+	rows, err := readString(t, "integrationId,A\nu1,"+long+"\n", Options{Entity: EntityProfiles, Format: FormatCSV, maxRowBytes: 300})
 	require.NoError(t, err)
 	require.Len(t, rows, 1)
 	assert.NoError(t, rows[0].Err)
 
-	_, err = readString(t, "integrationId,A\nu1,"+long+"\n", Options{Entity: EntityProfiles, Format: FormatCSV, MaxRowBytes: 100})
-	assert.ErrorIs(t, err, ErrRowTooLong)
-	_, err = readString(t, "integrationId,"+long+"\n", Options{Entity: EntityProfiles, Format: FormatCSV, MaxRowBytes: 100})
-	assert.ErrorIs(t, err, ErrRowTooLong, "the header is bounded too")
+	_, err = readString(t, "integrationId,A\nu1,"+long+"\n", Options{Entity: EntityProfiles, Format: FormatCSV, maxRowBytes: 100})
+	assert.ErrorIs(t, err, errRowTooLong)
+	_, err = readString(t, "integrationId,"+long+"\n", Options{Entity: EntityProfiles, Format: FormatCSV, maxRowBytes: 100})
+	assert.ErrorIs(t, err, errRowTooLong, "the header is bounded too")
 }

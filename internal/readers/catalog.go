@@ -8,96 +8,39 @@ import (
 	"github.com/talonsync/talonsync/internal/talon"
 )
 
-// tri is an optional boolean.
-type tri int8
-
-const (
-	unset tri = iota
-	no
-	yes
-)
-
-// catalogFields is a catalog action before encoding; the byte slices hold
-// encoded JSON and are nil when absent.
+// catalogFields is a catalog action before encoding: the wire parts and the
+// sku as text, its key.
 type catalogFields struct {
-	typ     talon.ActionType
-	sku     string
-	skuJSON []byte // the sku as a JSON string
-	price   []byte // a JSON number
-	product []byte // a JSON object {"name": ...}
-	attrs   []byte // a JSON object, non-empty
-	filters []byte // a JSON array, non-empty
-	replace tri
-	create  tri
+	talon.CatalogFields
+	sku string
 }
 
 // encodeCatalog checks f against the rules of its action type and encodes
 // it as a CatalogAction.
 func (r *Reader) encodeCatalog(f *catalogFields, line int64) (talon.Item, error) {
-	switch f.typ {
+	key := f.sku
+	switch f.Type {
 	case talon.ActionAdd, talon.ActionPatch, talon.ActionRemove:
 		if f.sku == "" {
-			return talon.Item{}, &RowError{Line: line, Column: "sku", Err: withDetail(ErrMissingKey, "no sku")}
+			return talon.Item{}, &rowError{Line: line, Column: "sku", Err: withDetail(errMissingKey, "no sku")}
 		}
 	case talon.ActionPatchMany, talon.ActionRemoveMany:
-		if f.filters == nil && !r.opts.AllowBulk {
-			return talon.Item{}, &RowError{Line: line, Column: "filters", Err: withDetail(ErrBulkRefused,
-				string(f.typ)+" without filters touches every catalog item; allow it explicitly")}
+		if f.Filters == nil && !r.opts.AllowBulk {
+			return talon.Item{}, &rowError{Line: line, Column: "filters", Err: withDetail(errBulkRefused,
+				string(f.Type)+" without filters touches every catalog item; allow it explicitly")}
 		}
+		key = ""
 	}
-	n := 48 + len(f.skuJSON) + len(f.price) + len(f.product) + len(f.attrs) + len(f.filters) + 64
-	b := make([]byte, 0, n)
-	b = append(b, `{"type":"`...)
-	b = append(b, f.typ...)
-	b = append(b, `","payload":{`...)
-	field := func(name string, v []byte) {
-		if v == nil {
-			return
-		}
-		if b[len(b)-1] != '{' {
-			b = append(b, ',')
-		}
-		b = append(b, '"')
-		b = append(b, name...)
-		b = append(b, `":`...)
-		b = append(b, v...)
-	}
-	boolean := func(v bool) []byte {
-		if v {
-			return []byte("true")
-		}
-		return []byte("false")
-	}
-	key := f.sku
-	switch f.typ {
-	case talon.ActionAdd:
-		field("sku", f.skuJSON)
-		field("price", f.price)
-		field("product", f.product)
-		field("attributes", f.attrs)
+	if f.Type == talon.ActionAdd && f.ReplaceIfExists == talon.TriUnset {
 		// ADD replaces by default so that loading a file twice is idempotent.
-		field("replaceIfExists", boolean(f.replace != no))
-	case talon.ActionPatch:
-		field("sku", f.skuJSON)
-		field("price", f.price)
-		field("product", f.product)
-		field("attributes", f.attrs)
-		if f.create != unset {
-			field("createIfNotExists", boolean(f.create == yes))
-		}
-	case talon.ActionRemove:
-		field("sku", f.skuJSON)
-	case talon.ActionPatchMany:
-		field("filters", f.filters)
-		field("price", f.price)
-		field("attributes", f.attrs)
-		key = ""
-	case talon.ActionRemoveMany:
-		field("filters", f.filters)
-		key = ""
+		f.ReplaceIfExists = talon.TriTrue
 	}
-	b = append(b, "}}"...)
-	return talon.Item{Key: key, Type: f.typ, JSON: b}, nil
+	return talon.Item{
+		Key:    key,
+		Type:   f.Type,
+		Remove: f.Type == talon.ActionRemove,
+		JSON:   talon.AppendCatalogAction(nil, &f.CatalogFields),
+	}, nil
 }
 
 // parseCatalogAction parses an action name, case-insensitively. CSV allows
@@ -118,43 +61,43 @@ func parseCatalogAction(s string, many bool) (talon.ActionType, bool) {
 // catalogCSV maps a CSV record to a catalog action.
 func (r *Reader) catalogCSV(rec []string, line int64) (talon.Item, error) {
 	p := &r.plan
-	f := catalogFields{typ: talon.ActionAdd, sku: rec[p.key]}
+	f := catalogFields{CatalogFields: talon.CatalogFields{Type: talon.ActionAdd}, sku: rec[p.key]}
 	if p.action >= 0 {
 		if s := trimBlank(rec[p.action]); s != "" {
 			t, ok := parseCatalogAction(s, false)
 			if !ok {
-				return talon.Item{}, r.rowErr(line, p.action, withDetail(ErrUnknownAction,
+				return talon.Item{}, r.rowErr(line, p.action, withDetail(errUnknownAction,
 					strconv.Quote(s)+" (want ADD, PATCH or REMOVE)"))
 			}
-			f.typ = t
+			f.Type = t
 		}
 	}
 	if f.sku == "" {
-		return talon.Item{}, r.rowErr(line, p.key, withDetail(ErrMissingKey, "empty sku"))
+		return talon.Item{}, r.rowErr(line, p.key, withDetail(errMissingKey, "empty sku"))
 	}
 	s := r.scratch[:0]
-	s, _ = appendJSONString(s, f.sku) // checked by checkCell
-	f.skuJSON = s
-	if f.typ != talon.ActionRemove {
+	s, _ = talon.AppendString(s, f.sku) // checked by checkCell
+	f.SKU = s
+	if f.Type != talon.ActionRemove {
 		if p.price >= 0 && rec[p.price] != "" {
 			n := len(s)
 			var err error
-			if s, err = AppendValue(s, AttrNumber, rec[p.price]); err != nil {
+			if s, err = appendValue(s, attrNumber, rec[p.price]); err != nil {
 				return talon.Item{}, r.rowErr(line, p.price, err)
 			}
-			f.price = s[n:]
+			f.Price = s[n:]
 		}
 		if p.product >= 0 && rec[p.product] != "" {
 			n := len(s)
 			s = append(s, `{"name":`...)
-			s, _ = appendJSONString(s, rec[p.product])
+			s, _ = talon.AppendString(s, rec[p.product])
 			s = append(s, '}')
-			f.product = s[n:]
+			f.Product = s[n:]
 		}
 		for _, col := range []struct {
 			i int
-			t *tri
-		}{{p.replace, &f.replace}, {p.create, &f.create}} {
+			t *talon.Tri
+		}{{p.replace, &f.ReplaceIfExists}, {p.create, &f.CreateIfNotExists}} {
 			if col.i < 0 || trimBlank(rec[col.i]) == "" {
 				continue
 			}
@@ -162,9 +105,9 @@ func (r *Reader) catalogCSV(rec []string, line int64) (talon.Item, error) {
 			if !ok {
 				return talon.Item{}, r.rowErr(line, col.i, badValue(rec[col.i], "is not a boolean"))
 			}
-			*col.t = no
+			*col.t = talon.TriFalse
 			if v {
-				*col.t = yes
+				*col.t = talon.TriTrue
 			}
 		}
 		var err error
@@ -173,7 +116,7 @@ func (r *Reader) catalogCSV(rec []string, line int64) (talon.Item, error) {
 			return talon.Item{}, err
 		}
 		if len(s) > n {
-			f.attrs = s[n:]
+			f.Attributes = s[n:]
 		}
 	}
 	r.scratch = s
@@ -197,7 +140,7 @@ func (r *Reader) appendAttrs(dst []byte, rec []string, line int64) ([]byte, erro
 		}
 		dst = append(dst, col.key...)
 		var err error
-		if dst, err = AppendValue(dst, col.typ, cell); err != nil {
+		if dst, err = appendValue(dst, col.typ, cell); err != nil {
 			return dst[:orig], r.rowErr(line, i, err)
 		}
 	}
@@ -215,7 +158,7 @@ func (r *Reader) catalogJSONL(b []byte, line int64) (talon.Item, error) {
 	raw, flat := false, false
 	it := objectIter{b: b}
 	if !it.begin() {
-		return talon.Item{}, &RowError{Line: line, Err: it.err}
+		return talon.Item{}, &rowError{Line: line, Err: it.err}
 	}
 	for it.nextKey() {
 		name := it.name()
@@ -232,7 +175,7 @@ func (r *Reader) catalogJSONL(b []byte, line int64) (talon.Item, error) {
 				if it.value() && isNull(it.val) {
 					continue
 				}
-				return talon.Item{}, &RowError{Line: line, Column: "payload", Err: badValue(string(it.val), "is not an object")}
+				return talon.Item{}, &rowError{Line: line, Column: "payload", Err: badValue(string(it.val), "is not an object")}
 			}
 			pit := objectIter{b: b, i: it.i, depth: 2}
 			pit.begin()
@@ -242,7 +185,7 @@ func (r *Reader) catalogJSONL(b []byte, line int64) (talon.Item, error) {
 				}
 			}
 			if pit.err != nil {
-				return talon.Item{}, &RowError{Line: line, Err: pit.err}
+				return talon.Item{}, &rowError{Line: line, Err: pit.err}
 			}
 			it.i = pit.i
 		case "action":
@@ -258,13 +201,13 @@ func (r *Reader) catalogJSONL(b []byte, line int64) (talon.Item, error) {
 		}
 	}
 	if it.err != nil || !it.end() {
-		return talon.Item{}, &RowError{Line: line, Err: it.err}
+		return talon.Item{}, &rowError{Line: line, Err: it.err}
 	}
 	if raw && flat {
-		return talon.Item{}, &RowError{Line: line, Err: withDetail(ErrUnknownField,
+		return talon.Item{}, &rowError{Line: line, Err: withDetail(errUnknownField,
 			`a raw action {"type","payload"} has no other fields`)}
 	}
-	f.typ = talon.ActionAdd
+	f.Type = talon.ActionAdd
 	col, v := "action", action
 	if raw {
 		col, v = "type", typ
@@ -272,13 +215,13 @@ func (r *Reader) catalogJSONL(b []byte, line int64) (talon.Item, error) {
 	if v != nil && !isNull(v) {
 		s, ok := stringValue(v)
 		if !ok {
-			return talon.Item{}, &RowError{Line: line, Column: col, Err: badValue(string(v), "is not a string")}
+			return talon.Item{}, &rowError{Line: line, Column: col, Err: badValue(string(v), "is not a string")}
 		}
-		if f.typ, ok = parseCatalogAction(s, true); !ok {
-			return talon.Item{}, &RowError{Line: line, Column: col, Err: withDetail(ErrUnknownAction, strconv.Quote(s))}
+		if f.Type, ok = parseCatalogAction(s, true); !ok {
+			return talon.Item{}, &rowError{Line: line, Column: col, Err: withDetail(errUnknownAction, strconv.Quote(s))}
 		}
 	} else if raw {
-		return talon.Item{}, &RowError{Line: line, Column: "type", Err: withDetail(ErrUnknownAction, "no type")}
+		return talon.Item{}, &rowError{Line: line, Column: "type", Err: withDetail(errUnknownAction, "no type")}
 	}
 	return r.encodeCatalog(&f, line)
 }
@@ -292,16 +235,16 @@ func catalogMember(it *objectIter, f *catalogFields, line int64) error {
 	if name == "attributes" {
 		end, err := scanAttributes(it.b, it.i, it.depth+1)
 		if err != nil {
-			return &RowError{Line: line, Column: name, Err: err}
+			return &rowError{Line: line, Column: name, Err: err}
 		}
 		if v := it.b[it.i:end]; !isNull(v) && !isEmptyContainer(v) {
-			f.attrs = v
+			f.Attributes = v
 		}
 		it.i = end
 		return nil
 	}
 	if !it.value() {
-		return &RowError{Line: line, Err: it.err}
+		return &rowError{Line: line, Err: it.err}
 	}
 	v := it.val
 	if isNull(v) {
@@ -311,7 +254,7 @@ func catalogMember(it *objectIter, f *catalogFields, line int64) error {
 		}
 	}
 	bad := func(want string) error {
-		return &RowError{Line: line, Column: name, Err: badValue(string(v), want)}
+		return &rowError{Line: line, Column: name, Err: badValue(string(v), want)}
 	}
 	switch name {
 	case "sku":
@@ -319,7 +262,7 @@ func catalogMember(it *objectIter, f *catalogFields, line int64) error {
 		if !ok {
 			return bad("is not a string")
 		}
-		f.sku, f.skuJSON = s, v
+		f.sku, f.SKU = s, v
 	case "price":
 		if v[0] != '-' && !isDigit(v[0]) {
 			return bad("is not a number")
@@ -327,22 +270,22 @@ func catalogMember(it *objectIter, f *catalogFields, line int64) error {
 		if x, err := strconv.ParseFloat(string(v), 64); err != nil || math.IsInf(x, 0) {
 			return bad("is not a finite number")
 		}
-		f.price = v
+		f.Price = v
 	case "product":
 		if v[0] != '{' {
 			return bad("is not an object")
 		}
-		f.product = v
+		f.Product = v
 	case "replaceIfExists", "createIfNotExists":
-		t := &f.replace
+		t := &f.ReplaceIfExists
 		if name == "createIfNotExists" {
-			t = &f.create
+			t = &f.CreateIfNotExists
 		}
 		switch string(v) {
 		case "true":
-			*t = yes
+			*t = talon.TriTrue
 		case "false":
-			*t = no
+			*t = talon.TriFalse
 		default:
 			return bad("is not a boolean")
 		}
@@ -351,10 +294,10 @@ func catalogMember(it *objectIter, f *catalogFields, line int64) error {
 			return bad("is not an array")
 		}
 		if !isEmptyContainer(v) {
-			f.filters = v
+			f.Filters = v
 		}
 	default:
-		return &RowError{Line: line, Column: name, Err: ErrUnknownField}
+		return &rowError{Line: line, Column: name, Err: errUnknownField}
 	}
 	return nil
 }

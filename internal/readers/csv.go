@@ -30,11 +30,11 @@ func (r *Reader) readHeader() error {
 	rec, line, err := r.readRecord()
 	switch {
 	case err == io.EOF:
-		return &HeaderError{Err: ErrNoHeader}
+		return &headerError{Err: errNoHeader}
 	case err != nil:
-		var re *RowError
+		var re *rowError
 		if errors.As(err, &re) {
-			return &HeaderError{Err: fmt.Errorf("line %d: %w", line, re.Err)}
+			return &headerError{Err: fmt.Errorf("line %d: %w", line, re.Err)}
 		}
 		return err
 	}
@@ -44,20 +44,20 @@ func (r *Reader) readHeader() error {
 }
 
 // readRecord reads one CSV record and moves r.pos past it. It returns the
-// record, the line where it starts, and: nil; a *RowError for a malformed
-// quote (reading may go on); io.EOF; or a fatal *ParseError.
+// record, the line where it starts, and: nil; a *rowError for a malformed
+// quote (reading may go on); io.EOF; or a fatal *parseError.
 func (r *Reader) readRecord() ([]string, int64, error) {
 	cr := r.cr
 	start := r.base.Offset + cr.InputOffset()
-	max := int64(r.opts.MaxRowBytes)
+	max := int64(r.opts.maxRowBytes)
 	// bufSize of slack: the buffer reads ahead of what encoding/csv consumed.
 	r.lim.limit = start + max + bufSize
 	rec, err := cr.Read()
 	r.lim.limit = math.MaxInt64
 	end := r.base.Offset + cr.InputOffset()
 	if (err != nil && errors.Is(err, errLimit)) || (err == nil && end-start > max) {
-		return nil, r.pos.Line, &ParseError{Line: r.pos.Line,
-			Err: withDetail(ErrRowTooLong, "CSV record longer than "+strconv.FormatInt(max, 10)+" bytes")}
+		return nil, r.pos.Line, &parseError{Line: r.pos.Line,
+			Err: withDetail(errRowTooLong, "CSV record longer than "+strconv.FormatInt(max, 10)+" bytes")}
 	}
 	if err == io.EOF {
 		r.pos.Offset = end
@@ -72,10 +72,10 @@ func (r *Reader) readRecord() ([]string, int64, error) {
 		errLine := r.base.Line + int64(pe.Line) - 1
 		// encoding/csv drops the rest of the line where it found the error.
 		r.pos = Position{Offset: end, Line: errLine + 1}
-		return rec, line, &RowError{Line: line,
+		return rec, line, &rowError{Line: line,
 			Err: fmt.Errorf("%w (line %d, byte %d)", pe.Err, errLine, pe.Column)}
 	}
-	return nil, r.pos.Line, &ParseError{Line: r.pos.Line, Err: err}
+	return nil, r.pos.Line, &parseError{Line: r.pos.Line, Err: err}
 }
 
 // recordDone moves r.pos past a record read whole, which ends at offset end.
@@ -97,7 +97,7 @@ func (r *Reader) nextCSV() (Row, error) {
 	rec, line, err := r.readRecord()
 	row := Row{Line: line, Resume: resume}
 	if err != nil {
-		var re *RowError
+		var re *rowError
 		if !errors.As(err, &re) {
 			return Row{}, err
 		}
@@ -106,14 +106,14 @@ func (r *Reader) nextCSV() (Row, error) {
 		return row, nil
 	}
 	if len(rec) != len(r.header) {
-		row.Err = &RowError{Line: line, Err: withDetail(ErrFieldCount,
+		row.Err = &rowError{Line: line, Err: withDetail(errFieldCount,
 			fmt.Sprintf("%d fields, header has %d", len(rec), len(r.header)))}
 		row.Record = r.csvRecord(rec)
 		return row, nil
 	}
 	for i, cell := range rec {
 		if err := checkCell(cell); err != nil {
-			row.Err = &RowError{Line: line, Column: r.header[i], Err: err}
+			row.Err = &rowError{Line: line, Column: r.header[i], Err: err}
 			row.Record = r.csvRecord(rec)
 			return row, nil
 		}
@@ -172,7 +172,7 @@ func (r *Reader) csvRecord(rec []string) []byte {
 	return append(b, '}')
 }
 
-// rowErr builds the *RowError of a cell.
+// rowErr builds the *rowError of a cell.
 func (r *Reader) rowErr(line int64, col int, err error) error {
-	return &RowError{Line: line, Column: r.header[col], Err: err}
+	return &rowError{Line: line, Column: r.header[col], Err: err}
 }

@@ -14,7 +14,7 @@ func TestCSVProfiles(t *testing.T) {
 	tests := []struct {
 		name      string
 		in        string
-		want      []string // item JSON, or "ERR " + RowError message
+		want      []string // item JSON, or "ERR " + rowError message
 		wantLines []int64
 	}{
 		{
@@ -144,14 +144,14 @@ func TestCSVRejectDetails(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, rows, 3)
 
-	var re *RowError
+	var re *rowError
 	require.ErrorAs(t, rows[0].Err, &re)
 	assert.Equal(t, int64(2), re.Line)
 	assert.Equal(t, "Age:number", re.Column)
-	assert.ErrorIs(t, rows[0].Err, ErrBadValue)
+	assert.ErrorIs(t, rows[0].Err, errBadValue)
 	assert.JSONEq(t, `{"integrationId":"u1","Age:number":"abc"}`, string(rows[0].Record))
 
-	assert.ErrorIs(t, rows[1].Err, ErrFieldCount)
+	assert.ErrorIs(t, rows[1].Err, errFieldCount)
 	assert.JSONEq(t, `{"integrationId":"u2","Age:number":"1\u00a0","column 3":"extra"}`, string(rows[1].Record))
 
 	assert.ErrorIs(t, rows[2].Err, csv.ErrQuote)
@@ -270,25 +270,25 @@ func TestCSVHeaderErrors(t *testing.T) {
 		wantErr error
 		wantCol string
 	}{
-		{"empty file", EntityProfiles, "", ErrNoHeader, ""},
-		{"blank lines and BOM only", EntityProfiles, "\xEF\xBB\xBF\n\r\n", ErrNoHeader, ""},
-		{"missing key column", EntityProfiles, "Name,Age\n", ErrMissingKey, ""},
-		{"missing sku", EntityCatalog, "price\n1\n", ErrMissingKey, ""},
-		{"duplicate attribute", EntityProfiles, "integrationId,Age,Age:number\n", ErrDuplicateColumn, "Age:number"},
-		{"duplicate reserved, spelled differently", EntityProfiles, "integrationId,integration_id\n", ErrDuplicateColumn, "integration_id"},
-		{"empty column name", EntityProfiles, "integrationId,,Age\n", ErrBadColumn, ""},
-		{"blank column name", EntityProfiles, "integrationId, \n", ErrBadColumn, " "},
-		{"invalid attribute name", EntityProfiles, "integrationId,1st\n", ErrBadColumn, "1st"},
-		{"attribute name with a dash", EntityProfiles, "integrationId,first-name\n", ErrBadColumn, "first-name"},
-		{"unknown type", EntityProfiles, "integrationId,Age:integer\n", ErrBadColumn, "Age:integer"},
-		{"typed reserved column", EntityCatalog, "sku,price:number\n", ErrBadColumn, "price:number"},
-		{"unknown audience column", EntityAudiences, "profileIntegrationId,Name\n", ErrBadColumn, "Name"},
+		{"empty file", EntityProfiles, "", errNoHeader, ""},
+		{"blank lines and BOM only", EntityProfiles, "\xEF\xBB\xBF\n\r\n", errNoHeader, ""},
+		{"missing key column", EntityProfiles, "Name,Age\n", errMissingKey, ""},
+		{"missing sku", EntityCatalog, "price\n1\n", errMissingKey, ""},
+		{"duplicate attribute", EntityProfiles, "integrationId,Age,Age:number\n", errDuplicateColumn, "Age:number"},
+		{"duplicate reserved, spelled differently", EntityProfiles, "integrationId,integration_id\n", errDuplicateColumn, "integration_id"},
+		{"empty column name", EntityProfiles, "integrationId,,Age\n", errBadColumn, ""},
+		{"blank column name", EntityProfiles, "integrationId, \n", errBadColumn, " "},
+		{"invalid attribute name", EntityProfiles, "integrationId,1st\n", errBadColumn, "1st"},
+		{"attribute name with a dash", EntityProfiles, "integrationId,first-name\n", errBadColumn, "first-name"},
+		{"unknown type", EntityProfiles, "integrationId,Age:integer\n", errBadColumn, "Age:integer"},
+		{"typed reserved column", EntityCatalog, "sku,price:number\n", errBadColumn, "price:number"},
+		{"unknown audience column", EntityAudiences, "profileIntegrationId,Name\n", errBadColumn, "Name"},
 		{"bad quote in header", EntityProfiles, "integrationId,\"a\"b\n", csv.ErrQuote, ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := readString(t, tc.in, Options{Entity: tc.entity, Format: FormatCSV})
-			var he *HeaderError
+			var he *headerError
 			require.ErrorAs(t, err, &he)
 			assert.ErrorIs(t, err, tc.wantErr)
 			assert.Equal(t, tc.wantCol, he.Column)
@@ -301,7 +301,7 @@ func TestCSVHeader(t *testing.T) {
 	require.NoError(t, err)
 	r, err := NewReader(in, Options{Entity: EntityProfiles, Format: FormatCSV, Delimiter: ';'})
 	require.NoError(t, err)
-	assert.Equal(t, []string{"integrationId", "Age:number"}, r.Header())
+	assert.Equal(t, []string{"integrationId", "Age:number"}, r.header)
 	row, err := r.Next()
 	require.NoError(t, err)
 	assert.Equal(t, `{"integrationId":"u1","attributes":{"Age":5}}`, string(row.Item.JSON))

@@ -5,38 +5,38 @@ import (
 	"strconv"
 )
 
-// Sentinel errors. Callers match them with errors.Is on a *RowError,
-// *HeaderError or *ParseError.
+// The causes a *rowError, *headerError or *parseError wraps; errors.Is
+// matches them.
 var (
-	// ErrNoHeader: a CSV input holds no header row (it is empty or blank).
-	ErrNoHeader = errors.New("no header row")
-	// ErrMissingKey: a row lacks its entity key (sku, integrationId,
+	// errNoHeader: a CSV input holds no header row (it is empty or blank).
+	errNoHeader = errors.New("no header row")
+	// errMissingKey: a row lacks its entity key (sku, integrationId,
 	// profileIntegrationId, audienceId), or a header lacks its key column.
-	ErrMissingKey = errors.New("missing key")
-	// ErrBadValue: a value does not convert to its column's or field's type.
-	ErrBadValue = errors.New("bad value")
-	// ErrBadJSON: a JSONL line is not a valid JSON object.
-	ErrBadJSON = errors.New("invalid JSON")
-	// ErrRowTooLong: a row is longer than Options.MaxRowBytes.
-	ErrRowTooLong = errors.New("row too long")
-	// ErrFieldCount: a CSV record has a different number of fields than the header.
-	ErrFieldCount = errors.New("wrong number of fields")
-	// ErrBulkRefused: a PATCH_MANY or REMOVE_MANY action has no filters and
+	errMissingKey = errors.New("missing key")
+	// errBadValue: a value does not convert to its column's or field's type.
+	errBadValue = errors.New("bad value")
+	// errBadJSON: a JSONL line is not a valid JSON object.
+	errBadJSON = errors.New("invalid JSON")
+	// errRowTooLong: a row is longer than Options.maxRowBytes.
+	errRowTooLong = errors.New("row too long")
+	// errFieldCount: a CSV record has a different number of fields than the header.
+	errFieldCount = errors.New("wrong number of fields")
+	// errBulkRefused: a PATCH_MANY or REMOVE_MANY action has no filters and
 	// Options.AllowBulk is false.
-	ErrBulkRefused = errors.New("bulk action without filters refused")
-	// ErrUnknownAction: a catalog or audience action is not one talonsync knows.
-	ErrUnknownAction = errors.New("unknown action")
-	// ErrUnknownField: a JSONL object has a field the entity does not define.
-	ErrUnknownField = errors.New("unknown field")
-	// ErrDuplicateColumn: two CSV header columns name the same field.
-	ErrDuplicateColumn = errors.New("duplicate column")
-	// ErrBadColumn: a CSV header column is empty, is not a valid attribute
+	errBulkRefused = errors.New("bulk action without filters refused")
+	// errUnknownAction: a catalog or audience action is not one talonsync knows.
+	errUnknownAction = errors.New("unknown action")
+	// errUnknownField: a JSONL object has a field the entity does not define.
+	errUnknownField = errors.New("unknown field")
+	// errDuplicateColumn: two CSV header columns name the same field.
+	errDuplicateColumn = errors.New("duplicate column")
+	// errBadColumn: a CSV header column is empty, is not a valid attribute
 	// name, has an unknown type suffix, or is not allowed for the entity.
-	ErrBadColumn = errors.New("bad column")
+	errBadColumn = errors.New("bad column")
 )
 
-// RowError is why one row was rejected. Reading goes on at the next row.
-type RowError struct {
+// rowError is why one row was rejected. Reading goes on at the next row.
+type rowError struct {
 	// Line is the 1-based line where the row starts.
 	Line int64
 	// Column is the CSV column (header name as read) or JSON field at fault;
@@ -47,7 +47,7 @@ type RowError struct {
 }
 
 // Error formats the error as `line 12: column "Age": value "abc" is not a number`.
-func (e *RowError) Error() string {
+func (e *rowError) Error() string {
 	b := make([]byte, 0, 64)
 	b = append(b, "line "...)
 	b = strconv.AppendInt(b, e.Line, 10)
@@ -62,12 +62,12 @@ func (e *RowError) Error() string {
 }
 
 // Unwrap returns Err.
-func (e *RowError) Unwrap() error { return e.Err }
+func (e *rowError) Unwrap() error { return e.Err }
 
-// ParseError is a fatal input error: an I/O error, a truncated gzip stream,
-// or a CSV record longer than Options.MaxRowBytes. The Reader returns it from
+// parseError is a fatal input error: an I/O error, a truncated gzip stream,
+// or a CSV record longer than Options.maxRowBytes. The Reader returns it from
 // every later call to Next.
-type ParseError struct {
+type parseError struct {
 	// Line is the 1-based line at which reading failed.
 	Line int64
 	// Err is the cause.
@@ -75,15 +75,15 @@ type ParseError struct {
 }
 
 // Error formats the error as "line 12: cause".
-func (e *ParseError) Error() string {
+func (e *parseError) Error() string {
 	return "line " + strconv.FormatInt(e.Line, 10) + ": " + e.Err.Error()
 }
 
 // Unwrap returns Err.
-func (e *ParseError) Unwrap() error { return e.Err }
+func (e *parseError) Unwrap() error { return e.Err }
 
-// HeaderError is a problem with a CSV header, returned by NewReader.
-type HeaderError struct {
+// headerError is a problem with a CSV header, returned by NewReader.
+type headerError struct {
 	// Column is the header cell at fault as read; empty when the fault is
 	// not in one column (no header, missing key column).
 	Column string
@@ -92,7 +92,7 @@ type HeaderError struct {
 }
 
 // Error formats the error as `header: column "X": cause`.
-func (e *HeaderError) Error() string {
+func (e *headerError) Error() string {
 	if e.Column == "" {
 		return "header: " + e.Err.Error()
 	}
@@ -100,9 +100,9 @@ func (e *HeaderError) Error() string {
 }
 
 // Unwrap returns Err.
-func (e *HeaderError) Unwrap() error { return e.Err }
+func (e *headerError) Unwrap() error { return e.Err }
 
-// valueError is a value that does not convert. It matches ErrBadValue.
+// valueError is a value that does not convert. It matches errBadValue.
 type valueError struct {
 	value string
 	want  string // "is not a number", "is not valid UTF-8", ...
@@ -116,7 +116,7 @@ func (e *valueError) Error() string {
 	return "value " + strconv.Quote(v) + " " + e.want
 }
 
-func (e *valueError) Unwrap() error { return ErrBadValue }
+func (e *valueError) Unwrap() error { return errBadValue }
 
 func badValue(v, want string) error { return &valueError{value: v, want: want} }
 

@@ -11,7 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-var update = flag.Bool("update", false, "rewrite the .want files of testdata/readers")
+var update = flag.Bool("update", false, "rewrite the .want files in testdata")
 
 // fixtureCases are the tricky fixtures; each has a golden NAME.want file
 // holding, per row, its line and its item JSON or rejection.
@@ -48,6 +48,9 @@ func TestFixtures(t *testing.T) {
 			require.NoError(t, err)
 			for _, r := range rows {
 				checkRow(t, r)
+				if r.Err == nil {
+					checkItemMatchesJSON(t, tc.opts.Entity, r.Item)
+				}
 			}
 			got := golden(rows)
 			want := fixtures + strings.TrimSuffix(tc.file, ".gz") + ".want"

@@ -13,7 +13,7 @@ import (
 // fuzzEntity reads one entity from a fuzzed CSV header plus one row, and
 // from one fuzzed JSONL line, and checks the mapping property: no panic;
 // every row is an item with non-empty valid JSON and a non-empty key (bulk
-// catalog actions have none), or a *RowError with Line >= 1. Header
+// catalog actions have none), or a *rowError with Line >= 1. Header
 // problems and fatal *ParseErrors end the input and are fine.
 func fuzzEntity(t *testing.T, e Entity, header, row, line string) {
 	inputs := []struct {
@@ -28,13 +28,13 @@ func fuzzEntity(t *testing.T, e Entity, header, row, line string) {
 		if err != nil {
 			continue
 		}
-		r, err := NewReader(src, Options{Entity: e, Format: in.format, AudienceID: 7, AllowBulk: true, MaxRowBytes: 4096})
+		r, err := NewReader(src, Options{Entity: e, Format: in.format, AudienceID: 7, AllowBulk: true, maxRowBytes: 4096})
 		if err != nil {
-			var he *HeaderError
+			var he *headerError
 			if !errors.As(err, &he) {
-				var pe *ParseError
+				var pe *parseError
 				if !errors.As(err, &pe) {
-					t.Fatalf("%v: NewReader error is neither *HeaderError nor *ParseError: %v", in.format, err)
+					t.Fatalf("%v: NewReader error is neither *headerError nor *parseError: %v", in.format, err)
 				}
 			}
 			continue
@@ -45,9 +45,9 @@ func fuzzEntity(t *testing.T, e Entity, header, row, line string) {
 				break
 			}
 			if err != nil {
-				var pe *ParseError
+				var pe *parseError
 				if !errors.As(err, &pe) || pe.Line < 1 {
-					t.Fatalf("%v: fatal error is not a *ParseError with a line: %v", in.format, err)
+					t.Fatalf("%v: fatal error is not a *parseError with a line: %v", in.format, err)
 				}
 				break
 			}
@@ -59,9 +59,9 @@ func fuzzEntity(t *testing.T, e Entity, header, row, line string) {
 func checkEntityRow(t *testing.T, e Entity, row Row) {
 	t.Helper()
 	if row.Err != nil {
-		var re *RowError
+		var re *rowError
 		if !errors.As(row.Err, &re) || re.Line < 1 {
-			t.Fatalf("rejected row without a *RowError line: %v", row.Err)
+			t.Fatalf("rejected row without a *rowError line: %v", row.Err)
 		}
 		if !json.Valid(row.Record) {
 			t.Fatalf("reject record is not valid JSON: %q", row.Record)
@@ -83,6 +83,41 @@ func checkEntityRow(t *testing.T, e Entity, row Row) {
 	}
 	if row.Item.Key != "" && bulk {
 		t.Fatalf("bulk item with key %q: %q", row.Item.Key, row.Item.JSON)
+	}
+	checkItemMatchesJSON(t, e, row.Item)
+}
+
+// checkItemMatchesJSON checks that the Item's Key, Type and Remove say what
+// its JSON holds, so that no later stage needs to decode it.
+func checkItemMatchesJSON(t *testing.T, e Entity, it talon.Item) {
+	t.Helper()
+	var key string
+	var typ talon.ActionType
+	var remove bool
+	var err error
+	switch e {
+	case EntityCatalog:
+		var a talon.CatalogAction
+		err = json.Unmarshal(it.JSON, &a)
+		typ, remove = a.Type, a.Type == talon.ActionRemove
+		if a.Type != talon.ActionPatchMany && a.Type != talon.ActionRemoveMany {
+			key = a.Payload.SKU
+		}
+	case EntityProfiles:
+		var p talon.CustomerProfile
+		err = json.Unmarshal(it.JSON, &p)
+		key = p.IntegrationID
+	case EntityAudiences:
+		var a talon.AudienceAction
+		err = json.Unmarshal(it.JSON, &a)
+		key, remove = talon.MembershipKey(a.AudienceID, a.ProfileIntegrationID), a.Action == talon.AudienceDelete
+	}
+	if err != nil {
+		t.Fatalf("%v item does not decode: %v: %q", e, err, it.JSON)
+	}
+	if it.Key != key || it.Type != typ || it.Remove != remove {
+		t.Fatalf("%v item says key %q type %q remove %v; its JSON %q says %q %q %v",
+			e, it.Key, it.Type, it.Remove, it.JSON, key, typ, remove)
 	}
 }
 

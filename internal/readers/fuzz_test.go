@@ -7,10 +7,12 @@ import (
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/require"
 )
 
 // fuzzRead reads data with every entity and checks the fuzz property: no
-// panic, and every row is an item with valid JSON or a *RowError with a
+// panic, and every row is an item with valid JSON or a *rowError with a
 // line. A fatal error ends the input and is fine.
 func fuzzRead(t *testing.T, data string, format Format) {
 	for _, e := range []Entity{EntityCatalog, EntityProfiles, EntityAudiences} {
@@ -18,7 +20,7 @@ func fuzzRead(t *testing.T, data string, format Format) {
 		if err != nil {
 			continue // a broken gzip header
 		}
-		r, err := NewReader(in, Options{Entity: e, Format: format, AudienceID: 1, MaxRowBytes: 4096})
+		r, err := NewReader(in, Options{Entity: e, Format: format, AudienceID: 1, maxRowBytes: 4096})
 		if err != nil {
 			continue
 		}
@@ -28,9 +30,9 @@ func fuzzRead(t *testing.T, data string, format Format) {
 				break
 			}
 			if err != nil {
-				var pe *ParseError
+				var pe *parseError
 				if !errors.As(err, &pe) {
-					t.Fatalf("fatal error is not a *ParseError: %v", err)
+					t.Fatalf("fatal error is not a *parseError: %v", err)
 				}
 				break
 			}
@@ -39,16 +41,20 @@ func fuzzRead(t *testing.T, data string, format Format) {
 	}
 }
 
+// seedFiles adds the fixtures whose names end in ext as seeds.
 func seedFiles(f *testing.F, ext string) {
-	entries, _ := os.ReadDir(fixtures)
+	entries, err := os.ReadDir(fixtures)
+	require.NoError(f, err)
+	n := 0
 	for _, e := range entries {
 		if strings.HasSuffix(e.Name(), ext) {
 			b, err := os.ReadFile(fixtures + e.Name())
-			if err == nil {
-				f.Add(string(b))
-			}
+			require.NoError(f, err)
+			f.Add(string(b))
+			n++
 		}
 	}
+	require.NotZero(f, n, "no %s fixtures in %s", ext, fixtures)
 }
 
 func FuzzCSVReader(f *testing.F) {
@@ -69,16 +75,16 @@ func FuzzJSONLReader(f *testing.F) {
 func FuzzAppendValue(f *testing.F) {
 	for _, s := range []string{"", "42", "-1.5e3", "yes", "2024-01-31", "2024-01-31T10:00:00+02:00",
 		`["a","b"]`, "a|b||c", "\xff", "\u2028", "\x00", "0x10", "NaN"} {
-		for typ := AttrString; typ <= AttrList; typ++ {
+		for typ := attrString; typ <= attrList; typ++ {
 			f.Add(int(typ), s)
 		}
 	}
 	f.Fuzz(func(t *testing.T, typ int, s string) {
-		at := AttrType(((typ % 5) + 5) % 5)
-		out, err := AppendValue([]byte("x"), at, s)
+		at := attrType(((typ % 5) + 5) % 5)
+		out, err := appendValue([]byte("x"), at, s)
 		if err != nil {
-			if !errors.Is(err, ErrBadValue) {
-				t.Fatalf("error does not wrap ErrBadValue: %v", err)
+			if !errors.Is(err, errBadValue) {
+				t.Fatalf("error does not wrap errBadValue: %v", err)
 			}
 			if string(out) != "x" {
 				t.Fatalf("dst changed on error: %q", out)
@@ -86,9 +92,9 @@ func FuzzAppendValue(f *testing.F) {
 			return
 		}
 		if !json.Valid(out[1:]) {
-			t.Fatalf("AppendValue(%v, %q) = %q: invalid JSON", at, s, out[1:])
+			t.Fatalf("appendValue(%v, %q) = %q: invalid JSON", at, s, out[1:])
 		}
-		if at == AttrString {
+		if at == attrString {
 			var back string
 			if err := json.Unmarshal(out[1:], &back); err != nil || back != s {
 				t.Fatalf("string %q round-trips to %q (%v)", s, back, err)

@@ -45,7 +45,7 @@ var keyColumn = map[Entity]string{
 // column is one header column, ready for mapping cells.
 type column struct {
 	kind colKind
-	typ  AttrType
+	typ  attrType
 	key  []byte // for attributes: the encoded `"Name":`
 }
 
@@ -89,13 +89,13 @@ func buildPlan(e Entity, header []string) (plan, error) {
 	// way (integration-id, customerId) would otherwise be reported as a bad
 	// attribute name, which hides what is wrong.
 	if !hasKeyColumn(e, header) {
-		return p, &HeaderError{Err: withDetail(ErrMissingKey, "no "+keyColumn[e]+" column; columns found: "+listColumns(header))}
+		return p, &headerError{Err: withDetail(errMissingKey, "no "+keyColumn[e]+" column; columns found: "+listColumns(header))}
 	}
 	p.cols = make([]column, len(header))
 	seen := make(map[string]bool, len(header))
 	for i, cell := range header {
 		bad := func(detail string) error {
-			return &HeaderError{Column: cell, Err: withDetail(ErrBadColumn, detail)}
+			return &headerError{Column: cell, Err: withDetail(errBadColumn, detail)}
 		}
 		if !utf8.ValidString(cell) {
 			return p, bad("invalid UTF-8")
@@ -137,11 +137,11 @@ func buildPlan(e Entity, header []string) (plan, error) {
 			if !validName(base) {
 				return p, bad("invalid attribute name (want ^[A-Za-z]\\w*$)")
 			}
-			typ := AttrString
+			typ := attrString
 			if typed {
-				t, err := ParseAttrType(suffix)
+				t, err := parseAttrType(suffix)
 				if err != nil {
-					return p, &HeaderError{Column: cell, Err: err}
+					return p, &headerError{Column: cell, Err: err}
 				}
 				typ = t
 			}
@@ -152,7 +152,7 @@ func buildPlan(e Entity, header []string) (plan, error) {
 			dup = base
 		}
 		if seen[dup] {
-			return p, &HeaderError{Column: cell, Err: ErrDuplicateColumn}
+			return p, &headerError{Column: cell, Err: errDuplicateColumn}
 		}
 		seen[dup] = true
 	}

@@ -14,7 +14,8 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-const fixtures = "../../testdata/readers/"
+// fixtures is the directory of the input fixtures and their golden files.
+const fixtures = "testdata/"
 
 // writeFile writes content to a file in a test's temp dir and returns its path.
 func writeFile(t testing.TB, name, content string) string {
@@ -74,7 +75,7 @@ func readPath(t testing.TB, path string, opts Options) ([]Row, error) {
 }
 
 // checkRow asserts the fuzz property of a row: an item with valid JSON, or a
-// *RowError with a line, and valid JSON in Record.
+// *rowError with a line, and valid JSON in Record.
 func checkRow(t testing.TB, row Row) {
 	t.Helper()
 	if row.Err == nil {
@@ -83,7 +84,7 @@ func checkRow(t testing.TB, row Row) {
 		require.GreaterOrEqual(t, row.Line, int64(1))
 		return
 	}
-	var re *RowError
+	var re *rowError
 	require.ErrorAs(t, row.Err, &re)
 	require.GreaterOrEqual(t, re.Line, int64(1))
 	require.True(t, json.Valid(row.Record), "invalid record %q", row.Record)

@@ -109,10 +109,6 @@ func (in *Input) Grew() bool {
 // (compressed bytes for gzip). It is safe to call from any goroutine.
 func (in *Input) BytesRead() int64 { return in.count.n.Load() }
 
-// Seekable reports whether a Reader can jump to a position by seeking: the
-// input is a plain regular file, not gzipped, not stdin.
-func (in *Input) Seekable() bool { return in.seekable }
-
 // Close closes the file; it does not close stdin.
 func (in *Input) Close() error {
 	var err error

@@ -20,14 +20,14 @@ func (r *Reader) nextJSONL() (Row, error) {
 			return Row{}, io.EOF
 		}
 		if err != nil && err != io.EOF {
-			return Row{}, &ParseError{Line: r.pos.Line, Err: err}
+			return Row{}, &parseError{Line: r.pos.Line, Err: err}
 		}
 		r.pos.Offset += n
 		r.pos.Line++
 		row := Row{Line: resume.Line, Resume: resume}
 		if tooLong {
-			row.Err = &RowError{Line: row.Line, Err: withDetail(ErrRowTooLong,
-				"line longer than "+strconv.Itoa(r.opts.MaxRowBytes)+" bytes")}
+			row.Err = &rowError{Line: row.Line, Err: withDetail(errRowTooLong,
+				"line longer than "+strconv.Itoa(r.opts.maxRowBytes)+" bytes")}
 			rec := appendJSONStringLossy(nil, string(line)+"...")
 			row.Record = rec
 			return row, nil
@@ -53,10 +53,10 @@ func (r *Reader) nextJSONL() (Row, error) {
 
 // readLine reads one line and returns it without its "\n" or "\r\n", with
 // the number of bytes it took from the stream. A line longer than
-// MaxRowBytes is consumed without being kept: tooLong is set and line holds
+// maxRowBytes is consumed without being kept: tooLong is set and line holds
 // its first bytes. The error is io.EOF only with the last line, or alone.
 func (r *Reader) readLine() (line []byte, n int64, tooLong bool, err error) {
-	max := r.opts.MaxRowBytes
+	max := r.opts.maxRowBytes
 	line, err = r.br.ReadSlice('\n')
 	n = int64(len(line))
 	if err == bufio.ErrBufferFull {

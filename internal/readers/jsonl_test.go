@@ -31,7 +31,7 @@ func TestJSONL(t *testing.T) {
 			in: "{\"integrationId\":\"u1\",\"Attributes\":{}}\n{\"integrationId\":\"u2\"\n{\"integrationId\":\"\xff\"}\n" +
 				"{\"integrationId\":\"u3\",\"attributes\":[1]}\n{\"integrationId\":\"u4\",\"attributes\":{\"a-b\":1}}\n{}\n" +
 				"{\"integrationId\":\"u5\",\"attributes\":{\"A\":01}}\n",
-			wantErrIs: []error{ErrUnknownField, ErrBadJSON, ErrBadJSON, ErrBadValue, ErrBadValue, ErrMissingKey, ErrBadJSON},
+			wantErrIs: []error{errUnknownField, errBadJSON, errBadJSON, errBadValue, errBadValue, errMissingKey, errBadJSON},
 		},
 		{
 			name:   "catalog: flat and raw forms",
@@ -49,7 +49,7 @@ func TestJSONL(t *testing.T) {
 			name:      "catalog: bulk without filters refused",
 			entity:    EntityCatalog,
 			in:        `{"type":"PATCH_MANY","payload":{"price":1}}` + "\n" + `{"action":"REMOVE_MANY","filters":null}` + "\n",
-			wantErrIs: []error{ErrBulkRefused, ErrBulkRefused},
+			wantErrIs: []error{errBulkRefused, errBulkRefused},
 		},
 		{
 			name:   "catalog: bulk without filters allowed",
@@ -62,7 +62,7 @@ func TestJSONL(t *testing.T) {
 			name:      "catalog: rejects",
 			entity:    EntityCatalog,
 			in:        `{"sku":5}` + "\n" + `{"type":"nope","payload":{}}` + "\n" + `{"payload":{"sku":"x"}}` + "\n" + `{"sku":"s","product":"P"}` + "\n" + `{"sku":"s","price":1e400}` + "\n",
-			wantErrIs: []error{ErrBadValue, ErrUnknownAction, ErrUnknownAction, ErrBadValue, ErrBadValue},
+			wantErrIs: []error{errBadValue, errUnknownAction, errUnknownAction, errBadValue, errBadValue},
 		},
 		{
 			name:   "audiences: defaults",
@@ -108,7 +108,7 @@ func TestJSONLRecord(t *testing.T) {
 	require.Len(t, rows, 2)
 	assert.Equal(t, `{"integrationId":1}`, string(rows[0].Record))
 	assert.Equal(t, `"{bad \ufffd"`, string(rows[1].Record))
-	var re *RowError
+	var re *rowError
 	require.ErrorAs(t, rows[1].Err, &re)
 	assert.Equal(t, int64(2), re.Line)
 }
@@ -116,13 +116,13 @@ func TestJSONLRecord(t *testing.T) {
 func TestJSONLLineTooLong(t *testing.T) {
 	long := `{"integrationId":"u1","attributes":{"A":"` + strings.Repeat("x", 300) + `"}}`
 	in := long + "\n" + `{"integrationId":"u2"}` + "\n" + long
-	rows, err := readString(t, in, Options{Entity: EntityProfiles, Format: FormatJSONL, MaxRowBytes: 100})
+	rows, err := readString(t, in, Options{Entity: EntityProfiles, Format: FormatJSONL, maxRowBytes: 100})
 	require.NoError(t, err)
 	require.Len(t, rows, 3)
-	assert.ErrorIs(t, rows[0].Err, ErrRowTooLong)
+	assert.ErrorIs(t, rows[0].Err, errRowTooLong)
 	assert.Equal(t, `{"integrationId":"u2"}`, string(rows[1].Item.JSON))
 	assert.Equal(t, int64(2), rows[1].Line)
-	assert.ErrorIs(t, rows[2].Err, ErrRowTooLong)
+	assert.ErrorIs(t, rows[2].Err, errRowTooLong)
 	assert.Equal(t, int64(3), rows[2].Line)
 	checkRow(t, rows[0])
 }

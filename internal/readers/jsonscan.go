@@ -15,7 +15,7 @@ import (
 // cannot exhaust the stack.
 const maxDepth = 1000
 
-// jsonError is a syntax error at a byte offset of a line. It matches ErrBadJSON.
+// jsonError is a syntax error at a byte offset of a line. It matches errBadJSON.
 type jsonError struct {
 	off int
 	msg string
@@ -25,7 +25,7 @@ func (e *jsonError) Error() string {
 	return "invalid JSON at byte " + strconv.Itoa(e.off+1) + ": " + e.msg
 }
 
-func (e *jsonError) Unwrap() error { return ErrBadJSON }
+func (e *jsonError) Unwrap() error { return errBadJSON }
 
 func badJSON(off int, msg string) error { return &jsonError{off: off, msg: msg} }
 
@@ -136,6 +136,15 @@ func scanArray(b []byte, i, depth int) (int, error) {
 		}
 	}
 }
+
+// safeASCII[c] is true for ASCII bytes that stand for themselves inside a
+// JSON string.
+var safeASCII = func() (t [utf8.RuneSelf]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
 
 // scanString validates the string that starts at b[i] == '"'. escaped
 // reports whether it holds a backslash escape, so that its raw contents are

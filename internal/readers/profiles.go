@@ -13,10 +13,10 @@ const maxIntegrationID = 1000
 // checkIntegrationID checks a profile's integrationId.
 func checkIntegrationID(id string, line int64, col string) error {
 	if id == "" {
-		return &RowError{Line: line, Column: col, Err: withDetail(ErrMissingKey, "empty "+col)}
+		return &rowError{Line: line, Column: col, Err: withDetail(errMissingKey, "empty "+col)}
 	}
 	if len(id) > maxIntegrationID && utf8.RuneCountInString(id) > maxIntegrationID {
-		return &RowError{Line: line, Column: col, Err: badValue(id, "is longer than "+strconv.Itoa(maxIntegrationID)+" characters")}
+		return &rowError{Line: line, Column: col, Err: badValue(id, "is longer than "+strconv.Itoa(maxIntegrationID)+" characters")}
 	}
 	return nil
 }
@@ -27,20 +27,14 @@ func (r *Reader) profileCSV(rec []string, line int64) (talon.Item, error) {
 	if err := checkIntegrationID(id, line, r.header[r.plan.key]); err != nil {
 		return talon.Item{}, err
 	}
-	attrs, err := r.appendAttrs(r.scratch[:0], rec, line)
+	s, err := r.appendAttrs(r.scratch[:0], rec, line)
 	if err != nil {
 		return talon.Item{}, err
 	}
-	r.scratch = attrs
-	b := make([]byte, 0, len(`{"integrationId":,"attributes":}`)+len(id)+8+len(attrs))
-	b = append(b, `{"integrationId":`...)
-	b, _ = appendJSONString(b, id) // checked by checkCell
-	if len(attrs) > 0 {
-		b = append(b, `,"attributes":`...)
-		b = append(b, attrs...)
-	}
-	b = append(b, '}')
-	return talon.Item{Key: id, JSON: b}, nil
+	n := len(s)
+	s, _ = talon.AppendString(s, id) // checked by checkCell
+	r.scratch = s
+	return talon.Item{Key: id, JSON: talon.AppendCustomerProfile(nil, s[n:], s[:n])}, nil
 }
 
 // profileJSONL maps a JSONL line {"integrationId","attributes"} to a
@@ -49,7 +43,7 @@ func (r *Reader) profileJSONL(b []byte, line int64) (talon.Item, error) {
 	var idJSON, attrs []byte
 	it := objectIter{b: b}
 	if !it.begin() {
-		return talon.Item{}, &RowError{Line: line, Err: it.err}
+		return talon.Item{}, &rowError{Line: line, Err: it.err}
 	}
 	for it.nextKey() {
 		switch name := it.name(); string(name) {
@@ -61,23 +55,23 @@ func (r *Reader) profileJSONL(b []byte, line int64) (talon.Item, error) {
 		case "attributes":
 			end, err := scanAttributes(b, it.i, 2)
 			if err != nil {
-				return talon.Item{}, &RowError{Line: line, Column: "attributes", Err: err}
+				return talon.Item{}, &rowError{Line: line, Column: "attributes", Err: err}
 			}
 			attrs = b[it.i:end]
 			it.i = end
 		default:
-			return talon.Item{}, &RowError{Line: line, Column: string(name), Err: ErrUnknownField}
+			return talon.Item{}, &rowError{Line: line, Column: string(name), Err: errUnknownField}
 		}
 	}
 	if it.err != nil || !it.end() {
-		return talon.Item{}, &RowError{Line: line, Err: it.err}
+		return talon.Item{}, &rowError{Line: line, Err: it.err}
 	}
 	if idJSON == nil || isNull(idJSON) {
-		return talon.Item{}, &RowError{Line: line, Column: "integrationId", Err: withDetail(ErrMissingKey, "no integrationId")}
+		return talon.Item{}, &rowError{Line: line, Column: "integrationId", Err: withDetail(errMissingKey, "no integrationId")}
 	}
 	id, ok := stringValue(idJSON)
 	if !ok {
-		return talon.Item{}, &RowError{Line: line, Column: "integrationId", Err: badValue(string(idJSON), "is not a string")}
+		return talon.Item{}, &rowError{Line: line, Column: "integrationId", Err: badValue(string(idJSON), "is not a string")}
 	}
 	if err := checkIntegrationID(id, line, "integrationId"); err != nil {
 		return talon.Item{}, err
@@ -85,13 +79,5 @@ func (r *Reader) profileJSONL(b []byte, line int64) (talon.Item, error) {
 	if isNull(attrs) || isEmptyContainer(attrs) {
 		attrs = nil
 	}
-	out := make([]byte, 0, len(`{"integrationId":,"attributes":}`)+len(idJSON)+len(attrs))
-	out = append(out, `{"integrationId":`...)
-	out = append(out, idJSON...)
-	if attrs != nil {
-		out = append(out, `,"attributes":`...)
-		out = append(out, attrs...)
-	}
-	out = append(out, '}')
-	return talon.Item{Key: id, JSON: out}, nil
+	return talon.Item{Key: id, JSON: talon.AppendCustomerProfile(nil, idJSON, attrs)}, nil
 }

@@ -36,16 +36,6 @@ func (e Entity) String() string {
 	return fmt.Sprintf("Entity(%d)", int(e))
 }
 
-// ParseEntity parses "catalog", "profiles" or "audiences", case-insensitively.
-func ParseEntity(s string) (Entity, error) {
-	for _, e := range []Entity{EntityCatalog, EntityProfiles, EntityAudiences} {
-		if strings.EqualFold(s, e.String()) {
-			return e, nil
-		}
-	}
-	return 0, fmt.Errorf("unknown entity %q (want catalog, profiles or audiences)", s)
-}
-
 // Format is the syntax of an input.
 type Format int
 
@@ -94,8 +84,8 @@ func FormatFromPath(path string) (Format, bool) {
 	return 0, false
 }
 
-// DefaultMaxRowBytes is the bound on one row when Options.MaxRowBytes is 0.
-const DefaultMaxRowBytes = 16 << 20
+// defaultMaxRowBytes is the bound on one row (Options.maxRowBytes).
+const defaultMaxRowBytes = 16 << 20
 
 // bufSize is the size of the Reader's buffer. A JSONL line or a CSV line
 // that fits in it is parsed without copying.
@@ -120,13 +110,15 @@ type Options struct {
 	// filters, which touch every item of the catalog. With filters they are
 	// always allowed.
 	AllowBulk bool
-	// MaxRowBytes bounds one row; default DefaultMaxRowBytes. A longer JSONL
-	// line is a rejected row (ErrRowTooLong) and reading goes on; a longer
-	// CSV record is a fatal *ParseError. Memory stays bounded either way.
-	MaxRowBytes int
 	// Start is where to resume: a Row.Resume from an earlier read of the same
 	// input. The zero value is the start of the input.
 	Start Position
+
+	// maxRowBytes bounds one row; 0 means defaultMaxRowBytes. Tests set it
+	// lower. A longer JSONL line is a rejected row (errRowTooLong) and
+	// reading goes on; a longer CSV record is a fatal *parseError. Memory
+	// stays bounded either way.
+	maxRowBytes int
 }
 
 // Reader reads rows from an Input and maps them to API items. It is not
@@ -140,7 +132,7 @@ type Reader struct {
 	seq  int64
 	err  error // sticky: io.EOF or a fatal error
 
-	audienceAction string // the default action, normalised
+	audienceRemove bool // the default action removes
 
 	// CSV
 	cr      *csv.Reader
@@ -154,11 +146,12 @@ type Reader struct {
 }
 
 // NewReader returns a Reader of in, positioned at opts.Start. For CSV it
-// reads and checks the header first, always from the start of the stream:
-// header problems give a *HeaderError (an empty input one that wraps
-// ErrNoHeader). Then it skips to opts.Start, by seeking if in.Seekable(),
-// else by discarding bytes. An Input that is not seekable backs one Reader
-// only; a seekable one is rewound for each new Reader.
+// reads and checks the header first, always from the start of the stream; a
+// header it cannot use (none, no key column, a bad or repeated column) is an
+// error that names the column. Then it skips to opts.Start, by seeking when
+// in is a plain regular file, else by discarding bytes. An Input that cannot
+// seek (stdin, gzip) backs one Reader only; one that can is rewound for each
+// new Reader.
 func NewReader(in *Input, opts Options) (*Reader, error) {
 	if err := opts.fill(); err != nil {
 		return nil, err
@@ -173,7 +166,7 @@ func NewReader(in *Input, opts Options) (*Reader, error) {
 	}
 	in.used = true
 	r := &Reader{in: in, opts: opts, pos: Position{Line: 1}}
-	r.audienceAction, _ = normAudienceAction(opts.AudienceAction)
+	r.audienceRemove, _ = parseAudienceAction(opts.AudienceAction)
 	r.lim = limitReader{r: in.stream, limit: math.MaxInt64}
 	r.br = bufio.NewReaderSize(&r.lim, bufSize)
 	if b, _ := r.br.Peek(3); bytes.HasPrefix(b, []byte("\xEF\xBB\xBF")) {
@@ -213,17 +206,17 @@ func (o *Options) fill() error {
 		o.Delimiter == utf8.RuneError || !utf8.ValidRune(o.Delimiter) {
 		return fmt.Errorf("new reader: invalid delimiter %q", o.Delimiter)
 	}
-	if _, ok := normAudienceAction(o.AudienceAction); !ok {
+	if _, ok := parseAudienceAction(o.AudienceAction); !ok {
 		return fmt.Errorf("new reader: invalid audience action %q (want add, delete or remove)", o.AudienceAction)
 	}
 	if o.AudienceID < 0 {
 		return fmt.Errorf("new reader: invalid audience id %d", o.AudienceID)
 	}
-	if o.MaxRowBytes < 0 {
-		return fmt.Errorf("new reader: invalid max row bytes %d", o.MaxRowBytes)
+	if o.maxRowBytes < 0 {
+		return fmt.Errorf("new reader: invalid max row bytes %d", o.maxRowBytes)
 	}
-	if o.MaxRowBytes == 0 {
-		o.MaxRowBytes = DefaultMaxRowBytes
+	if o.maxRowBytes == 0 {
+		o.maxRowBytes = defaultMaxRowBytes
 	}
 	if o.Start.Offset < 0 || (o.Start.Offset > 0 && o.Start.Line < 1) {
 		return fmt.Errorf("new reader: invalid start position %+v", o.Start)
@@ -261,15 +254,10 @@ func (r *Reader) skipTo(start Position) error {
 	return nil
 }
 
-// Header returns the CSV header as read (without a BOM), or nil for JSONL.
-// The caller must not modify it.
-func (r *Reader) Header() []string { return r.header }
-
-// Next returns the next row. A rejected row comes back with Row.Err set to a
-// *RowError and a nil error. At the end of the input the error is io.EOF;
-// any other error is fatal for the input (a *ParseError: I/O error,
-// truncated gzip, CSV record longer than MaxRowBytes), and later calls
-// return it again.
+// Next returns the next row. A rejected row comes back with Row.Err set and
+// a nil error. At the end of the input the error is io.EOF; any other error
+// is fatal for the input (an I/O error, truncated gzip, a CSV record longer
+// than 16 MiB), names the line, and is returned again by later calls.
 func (r *Reader) Next() (Row, error) {
 	if r.err != nil {
 		return Row{}, r.err

@@ -37,7 +37,7 @@ func TestResume(t *testing.T) {
 
 				in, err := Open("-", strings.NewReader(string(content)))
 				require.NoError(t, err)
-				require.False(t, in.Seekable())
+				require.False(t, in.seekable)
 				fromStdin, err := readAll(t, in, opts)
 				require.NoError(t, err, "row %d", i)
 				assertSameRows(t, full[i:], fromStdin)

@@ -1,5 +1,3 @@
-// Package readers streams CSV and JSONL input and maps each row to a Talon.One
-// API item (talon.Item), or to a rejected row with its line number and reason.
 package readers
 
 import (
@@ -27,10 +25,20 @@ type Row struct {
 	Resume Position
 	// Item is the API item the row maps to. Valid when Err is nil.
 	Item talon.Item
-	// Err is the reason the row is rejected (a *RowError), or nil.
+	// Err is the reason the row is rejected, or nil. Its text names the line
+	// and the column at fault: `line 12: column "Age": value "abc" is not a
+	// number`.
 	Err error
 	// Record is the input row as JSON, for the rejects file. It is set when
 	// Err is non-nil: for CSV an object of header name to cell, for JSONL the
 	// line itself when it is valid JSON, else a JSON string of it.
 	Record json.RawMessage
+}
+
+// appendJSONStringLossy appends s to dst as a JSON string, with each byte
+// that is not valid UTF-8 replaced by U+FFFD; it is for reject records,
+// which must be valid JSON whatever the input held.
+func appendJSONStringLossy(dst []byte, s string) []byte {
+	dst, _ = talon.AppendString(dst, s)
+	return dst
 }

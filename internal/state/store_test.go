@@ -22,6 +22,14 @@ func openTemp(t *testing.T) (*Store, string) {
 	return s, path
 }
 
+// countKeys returns the number of keys of s.
+func countKeys(t *testing.T, s *Store) int64 {
+	t.Helper()
+	var n int64
+	require.NoError(t, s.Each(func(Entry) error { n++; return nil }))
+	return n
+}
+
 func item(typ talon.ActionType, js string) *talon.Item {
 	return &talon.Item{Key: "k", Type: typ, JSON: []byte(js)}
 }
@@ -50,32 +58,32 @@ func TestHashItem(t *testing.T) {
 func TestStoreApplyLookup(t *testing.T) {
 	s, _ := openTemp(t)
 	ha, hb := HashItem(item("", "a")), HashItem(item("", "b"))
-	require.NoError(t, s.Apply(1, []Change{{Key: "A", Hash: ha}, {Key: "B", Hash: hb}}))
+	require.NoError(t, s.apply(1, []change{{Key: "A", Hash: ha}, {Key: "B", Hash: hb}}))
 
 	tests := []struct {
 		name    string
-		changes []Change
+		changes []change
 		want    map[string]Hash
 	}{
 		{"recorded", nil, map[string]Hash{"A": ha, "B": hb}},
-		{"overwritten", []Change{{Key: "A", Hash: hb}}, map[string]Hash{"A": hb, "B": hb}},
-		{"deleted", []Change{{Key: "B", Delete: true}}, map[string]Hash{"A": hb}},
-		{"deleting an unknown key is no error", []Change{{Key: "Z", Delete: true}}, map[string]Hash{"A": hb}},
-		{"cleared, then recorded in the same transaction", []Change{{Clear: true}, {Key: "C", Hash: ha}}, map[string]Hash{"C": ha}},
+		{"overwritten", []change{{Key: "A", Hash: hb}}, map[string]Hash{"A": hb, "B": hb}},
+		{"deleted", []change{{Key: "B", Delete: true}}, map[string]Hash{"A": hb}},
+		{"deleting an unknown key is no error", []change{{Key: "Z", Delete: true}}, map[string]Hash{"A": hb}},
+		{"cleared, then recorded in the same transaction", []change{{Clear: true}, {Key: "C", Hash: ha}}, map[string]Hash{"C": ha}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			require.NoError(t, s.Apply(2, tc.changes))
+			require.NoError(t, s.apply(2, tc.changes))
 			got := map[string]Hash{}
 			require.NoError(t, s.Each(func(e Entry) error { got[e.Key] = e.Hash; return nil }))
 			assert.Equal(t, tc.want, got)
 			for k, h := range tc.want {
-				lh, ok, err := s.Lookup(k)
+				lh, ok, err := s.lookup(k)
 				require.NoError(t, err)
 				assert.True(t, ok)
 				assert.Equal(t, h, lh)
 			}
-			_, ok, err := s.Lookup("Z")
+			_, ok, err := s.lookup("Z")
 			require.NoError(t, err)
 			assert.False(t, ok)
 		})
@@ -85,15 +93,15 @@ func TestStoreApplyLookup(t *testing.T) {
 func TestStoreSeenAndStale(t *testing.T) {
 	s, _ := openTemp(t)
 	h := HashItem(item("", "x"))
-	var changes []Change
+	var changes []change
 	for _, k := range []string{"a", "b", "c", "d", "e"} {
-		changes = append(changes, Change{Key: k, Hash: h})
+		changes = append(changes, change{Key: k, Hash: h})
 	}
-	require.NoError(t, s.Apply(1, changes))
+	require.NoError(t, s.apply(1, changes))
 
 	// Run 2 sees b and d, and an unknown key that must not be created.
-	require.NoError(t, s.MarkSeen(2, []string{"d", "zz", "b"}))
-	stale, total, err := s.CountStale(2)
+	require.NoError(t, s.markSeen(2, []string{"d", "zz", "b"}))
+	stale, total, err := s.countStale(2)
 	require.NoError(t, err)
 	assert.Equal(t, int64(3), stale)
 	assert.Equal(t, int64(5), total)
@@ -102,7 +110,7 @@ func TestStoreSeenAndStale(t *testing.T) {
 	var got []string
 	after := ""
 	for {
-		page, err := s.Stale(2, after, 2)
+		page, err := s.stale(2, after, 2)
 		require.NoError(t, err)
 		got = append(got, page...)
 		if len(page) < 2 {
@@ -115,14 +123,14 @@ func TestStoreSeenAndStale(t *testing.T) {
 	seen := map[string]uint64{}
 	require.NoError(t, s.Each(func(e Entry) error {
 		seen[e.Key] = e.Seen
-		assert.Equal(t, h, e.Hash, "MarkSeen keeps the hash of %s", e.Key)
+		assert.Equal(t, h, e.Hash, "markSeen keeps the hash of %s", e.Key)
 		return nil
 	}))
 	assert.Equal(t, map[string]uint64{"a": 1, "b": 2, "c": 1, "d": 2, "e": 1}, seen)
 
 	// A delivery records its run as last seen.
-	require.NoError(t, s.Apply(2, []Change{{Key: "a", Hash: h}}))
-	stale, _, err = s.CountStale(2)
+	require.NoError(t, s.apply(2, []change{{Key: "a", Hash: h}}))
+	stale, _, err = s.countStale(2)
 	require.NoError(t, err)
 	assert.Equal(t, int64(2), stale)
 }
@@ -173,10 +181,10 @@ func TestStoreRunsResetAndReopen(t *testing.T) {
 	assert.True(t, ok)
 	assert.True(t, at.Equal(t0.Add(time.Hour)))
 	require.NoError(t, s.FinishRun(RunInfo{Run: 2, Input: "in.csv", Read: 7}))
-	require.NoError(t, s.Apply(r2, []Change{{Key: "p1", Hash: HashItem(item("", "1"))}}))
+	require.NoError(t, s.apply(r2, []change{{Key: "p1", Hash: HashItem(item("", "1"))}}))
 
 	// A second writer is refused while the file is open.
-	_, err = Open(path, Options{Timeout: 50 * time.Millisecond})
+	_, err = Open(path, Options{timeout: 50 * time.Millisecond})
 	assert.ErrorIs(t, err, ErrLocked)
 
 	// Reopened, everything is there.
@@ -187,18 +195,14 @@ func TestStoreRunsResetAndReopen(t *testing.T) {
 	require.NoError(t, err)
 	assert.True(t, ok)
 	assert.Equal(t, int64(7), info.Read)
-	n, err := s.Count()
-	require.NoError(t, err)
-	assert.Equal(t, int64(1), n)
+	assert.Equal(t, int64(1), countKeys(t, s))
 	require.NoError(t, s.Close())
 
 	s, err = Open(path, Options{})
 	require.NoError(t, err)
 	defer s.Close()
 	require.NoError(t, s.Reset())
-	n, err = s.Count()
-	require.NoError(t, err)
-	assert.Zero(t, n)
+	assert.Zero(t, countKeys(t, s))
 	_, ok, err = s.Identity()
 	require.NoError(t, err)
 	assert.False(t, ok, "reset forgets the identity")
@@ -217,18 +221,40 @@ func TestOpenMissingReadOnly(t *testing.T) {
 }
 
 func TestRemovalItem(t *testing.T) {
-	it, err := RemovalItem(readers.EntityCatalog, "SKU-1")
-	require.NoError(t, err)
-	assert.Equal(t, talon.ActionRemove, it.Type)
-	assert.JSONEq(t, `{"type":"REMOVE","payload":{"sku":"SKU-1"}}`, string(it.JSON))
-
-	it, err = RemovalItem(readers.EntityAudiences, talon.MembershipKey(7, "p/1"))
-	require.NoError(t, err)
+	tests := []struct {
+		name   string
+		entity readers.Entity
+		key    string
+		want   talon.Item
+	}{
+		{"catalog", readers.EntityCatalog, "SKU-1", talon.Item{Key: "SKU-1", Type: talon.ActionRemove, Remove: true,
+			JSON: []byte(`{"type":"REMOVE","payload":{"sku":"SKU-1"}}`)}},
+		{"catalog sku escaped", readers.EntityCatalog, "a\"b", talon.Item{Key: "a\"b", Type: talon.ActionRemove, Remove: true,
+			JSON: []byte(`{"type":"REMOVE","payload":{"sku":"a\"b"}}`)}},
+		{"audience", readers.EntityAudiences, talon.MembershipKey(7, "p/1"), talon.Item{Key: "7/p/1", Remove: true,
+			JSON: []byte(`{"action":"delete","profileIntegrationId":"p/1","audienceId":7}`)}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			it, err := removalItem(tc.entity, tc.key)
+			require.NoError(t, err)
+			assert.Equal(t, tc.want.Key, it.Key)
+			assert.Equal(t, tc.want.Type, it.Type)
+			assert.Equal(t, tc.want.Remove, it.Remove)
+			assert.Equal(t, string(tc.want.JSON), string(it.JSON))
+		})
+	}
 	var a talon.AudienceAction
+	it, err := removalItem(readers.EntityAudiences, talon.MembershipKey(7, "p/1"))
+	require.NoError(t, err)
 	require.NoError(t, json.Unmarshal(it.JSON, &a))
 	assert.Equal(t, talon.AudienceAction{Action: "delete", ProfileIntegrationID: "p/1", AudienceID: 7}, a)
-	assert.Equal(t, "7/p/1", it.Key)
 
-	_, err = RemovalItem(readers.EntityAudiences, "no-audience")
-	assert.Error(t, err)
+	for _, bad := range []struct {
+		e   readers.Entity
+		key string
+	}{{readers.EntityAudiences, "no-audience"}, {readers.EntityAudiences, "x/p1"}, {readers.EntityProfiles, "u1"}} {
+		_, err := removalItem(bad.e, bad.key)
+		assert.Error(t, err, bad.key)
+	}
 }

@@ -1,7 +1,6 @@
 package state
 
 import (
-	"encoding/json"
 	"io"
 	"strconv"
 	"strings"
@@ -15,7 +14,8 @@ import (
 // their last-seen marks in one transaction.
 const seenBatch = 10_000
 
-// passedBits is log2 of the bits of the set of keys passed on in a run.
+// passedBits is log2 of the bits of the Bloom filter of the keys passed on
+// in a run.
 const passedBits = 24
 
 // Source yields input rows; *readers.Reader implements it, and so do the
@@ -33,8 +33,8 @@ type Tracker struct {
 	entity readers.Entity
 
 	// Reader goroutine only.
-	passed *Bitset // keys of rows passed on to be sent in this run
-	bulk   bool    // a PATCH_MANY or REMOVE_MANY row was read
+	passed *bloom // keys of rows passed on to be sent in this run
+	bulk   bool   // a PATCH_MANY or REMOVE_MANY row was read
 
 	// Written by the reader goroutine, read after the run.
 	unreadable atomic.Int64 // rows that did not parse, so their key is unknown
@@ -45,7 +45,7 @@ type Tracker struct {
 // NewTracker returns a Tracker of run number run (see Store.BeginRun) for
 // rows of entity e.
 func NewTracker(s *Store, run uint64, e readers.Entity) *Tracker {
-	return &Tracker{store: s, run: run, entity: e, passed: NewBitset(passedBits)}
+	return &Tracker{store: s, run: run, entity: e, passed: newBloom(passedBits)}
 }
 
 // Run returns the tracker's run number.
@@ -63,13 +63,13 @@ func (t *Tracker) Unchanged(row *readers.Row) bool {
 		t.bulk = true
 		return false
 	}
-	if !t.bulk && !t.removal(it) && !t.passed.Has(it.Key) {
-		h, ok, err := t.store.Lookup(it.Key)
+	if !t.bulk && !it.Remove && !t.passed.has(it.Key) {
+		h, ok, err := t.store.lookup(it.Key)
 		if err == nil && ok && h == HashItem(it) {
 			return true
 		}
 	}
-	t.passed.Add(it.Key)
+	t.passed.add(it.Key)
 	return false
 }
 
@@ -78,38 +78,23 @@ func (t *Tracker) Unchanged(row *readers.Row) bool {
 // delete rows; a bulk action clears the state, since it touched items the
 // state cannot name. It returns once the records are durable.
 func (t *Tracker) Delivered(rows []readers.Row) error {
-	changes := make([]Change, 0, len(rows))
+	changes := make([]change, 0, len(rows))
 	for i := range rows {
 		it := &rows[i].Item
 		switch {
 		case it.Key == "":
-			changes = append(changes, Change{Clear: true})
-		case t.removal(it):
-			changes = append(changes, Change{Key: it.Key, Delete: true})
+			changes = append(changes, change{Clear: true})
+		case it.Remove:
+			changes = append(changes, change{Key: it.Key, Delete: true})
 		default:
-			changes = append(changes, Change{Key: it.Key, Hash: HashItem(it)})
+			changes = append(changes, change{Key: it.Key, Hash: HashItem(it)})
 		}
 	}
-	return t.store.Apply(t.run, changes)
-}
-
-// removal reports whether it removes its key: a catalog REMOVE or an
-// audience delete.
-func (t *Tracker) removal(it *talon.Item) bool {
-	switch t.entity {
-	case readers.EntityCatalog:
-		return it.Type == talon.ActionRemove
-	case readers.EntityAudiences:
-		var a struct {
-			Action string `json:"action"`
-		}
-		return json.Unmarshal(it.JSON, &a) == nil && a.Action == talon.AudienceDelete
-	}
-	return false
+	return t.store.apply(t.run, changes)
 }
 
 // Seen wraps src so that every key the feed holds gets this run as its
-// last-seen run, in transactions of seenBatch keys, the last one written
+// last-seen run, in transactions of 10,000 keys, the last one written
 // before io.EOF is passed on. It sees every row, the ones a resumed run
 // skips included. Rows that did not parse and bulk actions are counted
 // (see Complete). The wrapper must be read from one goroutine.
@@ -138,7 +123,7 @@ func (s *seenSource) Next() (readers.Row, error) {
 		s.t.unreadable.Add(1)
 	case row.Item.Key == "":
 		s.t.bulkRows.Add(1)
-	case !s.t.removal(&row.Item):
+	case !row.Item.Remove:
 		s.keys = append(s.keys, row.Item.Key)
 		if len(s.keys) == seenBatch {
 			if err := s.flush(); err != nil {
@@ -150,7 +135,7 @@ func (s *seenSource) Next() (readers.Row, error) {
 }
 
 func (s *seenSource) flush() error {
-	err := s.t.store.MarkSeen(s.t.run, s.keys)
+	err := s.t.store.markSeen(s.t.run, s.keys)
 	s.keys = s.keys[:0]
 	return err
 }
@@ -173,14 +158,14 @@ func (t *Tracker) Complete() (ok bool, reason string) {
 // Stale returns how many known keys the feed did not hold, and how many
 // keys the state knows. Call it after the feed was read (see Complete).
 func (t *Tracker) Stale() (stale, total int64, err error) {
-	return t.store.CountStale(t.run)
+	return t.store.countStale(t.run)
 }
 
 // StaleKeys calls fn with the keys the feed did not hold, in key order.
 func (t *Tracker) StaleKeys(fn func(key string) error) error {
 	after := ""
 	for {
-		keys, err := t.store.Stale(t.run, after, 1000)
+		keys, err := t.store.stale(t.run, after, 1000)
 		if err != nil {
 			return err
 		}
@@ -220,7 +205,7 @@ func (r *removals) Next() (readers.Row, error) {
 		if r.done {
 			return readers.Row{}, io.EOF
 		}
-		keys, err := r.t.store.Stale(r.t.run, r.after, removalsPage)
+		keys, err := r.t.store.stale(r.t.run, r.after, removalsPage)
 		if err != nil {
 			return readers.Row{}, err
 		}
@@ -231,7 +216,7 @@ func (r *removals) Next() (readers.Row, error) {
 	}
 	key := r.page[0]
 	r.page = r.page[1:]
-	it, err := RemovalItem(r.t.entity, key)
+	it, err := removalItem(r.t.entity, key)
 	if err != nil {
 		return readers.Row{}, err
 	}
@@ -240,22 +225,23 @@ func (r *removals) Next() (readers.Row, error) {
 	return row, nil
 }
 
-// RemovalItem returns the API item that removes key: a catalog REMOVE of
+// removalItem returns the API item that removes key: a catalog REMOVE of
 // the SKU, or an audience delete of the membership key
 // "audienceId/profileIntegrationId".
-func RemovalItem(e readers.Entity, key string) (talon.Item, error) {
+func removalItem(e readers.Entity, key string) (talon.Item, error) {
 	switch e {
 	case readers.EntityCatalog:
-		b, err := json.Marshal(talon.CatalogAction{Type: talon.ActionRemove, Payload: talon.CatalogPayload{SKU: key}})
-		return talon.Item{Key: key, Type: talon.ActionRemove, JSON: b}, err
+		sku, _ := talon.AppendString(nil, key)
+		f := talon.CatalogFields{Type: talon.ActionRemove, SKU: sku}
+		return talon.Item{Key: key, Type: talon.ActionRemove, Remove: true, JSON: talon.AppendCatalogAction(nil, &f)}, nil
 	case readers.EntityAudiences:
 		aud, id, ok := strings.Cut(key, "/")
 		n, err := strconv.ParseInt(aud, 10, 64)
 		if !ok || err != nil {
 			return talon.Item{}, &keyError{key: key}
 		}
-		b, err := json.Marshal(talon.AudienceAction{Action: talon.AudienceDelete, ProfileIntegrationID: id, AudienceID: n})
-		return talon.Item{Key: key, JSON: b}, err
+		idJSON, _ := talon.AppendString(nil, id)
+		return talon.Item{Key: key, Remove: true, JSON: talon.AppendAudienceAction(nil, idJSON, n, true)}, nil
 	}
 	return talon.Item{}, &keyError{key: key}
 }

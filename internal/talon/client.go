@@ -1,6 +1,3 @@
-// Package talon is the client of the three bulk endpoints of Talon.One's
-// Integration API that talonsync writes to: syncCatalog,
-// updateCustomerProfilesV2 and updateCustomerProfileAudiences.
 package talon
 
 import (
@@ -20,8 +17,8 @@ import (
 // Version is the talonsync version, used in the User-Agent "talonsync/<Version>".
 var Version = "0.1.0"
 
-// DefaultMaxResponseBytes is the default of Config.MaxResponseBytes.
-const DefaultMaxResponseBytes = 1 << 20
+// defaultMaxResponseBytes is the default of Config.MaxResponseBytes.
+const defaultMaxResponseBytes = 1 << 20
 
 // maxRedirects is how many redirects a request follows before its last
 // 3xx answer is returned as an *APIError.
@@ -52,7 +49,7 @@ type Config struct {
 	// AllowInsecureHTTP allows an http:// BaseURL to a non-loopback host.
 	AllowInsecureHTTP bool
 	// MaxResponseBytes bounds the bytes read of any response body; default
-	// DefaultMaxResponseBytes.
+	// 1 MiB.
 	MaxResponseBytes int64
 	// Now is the clock used to read a Retry-After HTTP-date; default time.Now.
 	Now func() time.Time `json:"-"`
@@ -113,10 +110,10 @@ func New(cfg Config) (*Client, error) {
 		maxBody: cfg.MaxResponseBytes,
 		now:     cfg.Now,
 	}
-	cred := credentials{key: cfg.APIKey, auth: []string{"ApiKey-v1 " + cfg.APIKey.Reveal()}}
+	cred := credentials{key: cfg.APIKey, auth: []string{"ApiKey-v1 " + cfg.APIKey.reveal()}}
 	c.cred = func() credentials { return cred }
 	if c.maxBody <= 0 {
-		c.maxBody = DefaultMaxResponseBytes
+		c.maxBody = defaultMaxResponseBytes
 	}
 	if c.now == nil {
 		c.now = time.Now
@@ -217,16 +214,16 @@ type Batch struct {
 	// profiles, which Send discards).
 	Silent *bool
 	// IdempotencyKey, for EndpointProfiles, is sent as the Idempotency-Key
-	// header; "" sends IdempotencyKey of the body. Give each logical request
+	// header; "" sends the hex SHA-256 of the body. Give each logical request
 	// its own key and reuse it only for retries of that request: the server
 	// replays its stored answer, without applying anything, for a key it has
 	// seen, so a later request with an equal body must not share the key.
 	IdempotencyKey string
 }
 
-// Path returns the request path of the batch: /v1/catalogs/{id}/sync,
+// path returns the request path of the batch: /v1/catalogs/{id}/sync,
 // /v2/customer_profiles or /v2/customer_audiences; "" for an unknown endpoint.
-func (b Batch) Path() string {
+func (b Batch) path() string {
 	switch b.Endpoint {
 	case EndpointCatalog:
 		return "/v1/catalogs/" + strconv.FormatInt(b.CatalogID, 10) + "/sync"
@@ -255,23 +252,23 @@ func (b Batch) query() string {
 	return "?silent=yes"
 }
 
-// validate returns an ErrInvalidBatch error for a batch the API would refuse
+// validate returns an errInvalidBatch error for a batch the API would refuse
 // as a whole.
 func (b Batch) validate() error {
-	if b.Path() == "" {
-		return fmt.Errorf("%w: unknown endpoint %d", ErrInvalidBatch, int(b.Endpoint))
+	if b.path() == "" {
+		return fmt.Errorf("%w: unknown endpoint %d", errInvalidBatch, int(b.Endpoint))
 	}
 	if len(b.Items) == 0 || len(b.Items) > MaxItems {
-		return fmt.Errorf("%w: %s with %d items, want 1 to %d", ErrInvalidBatch, b.Endpoint, len(b.Items), MaxItems)
+		return fmt.Errorf("%w: %s with %d items, want 1 to %d", errInvalidBatch, b.Endpoint, len(b.Items), MaxItems)
 	}
 	if b.Endpoint == EndpointCatalog && b.CatalogID <= 0 {
-		return fmt.Errorf("%w: catalog id %d", ErrInvalidBatch, b.CatalogID)
+		return fmt.Errorf("%w: catalog id %d", errInvalidBatch, b.CatalogID)
 	}
 	var typ ActionType
 	for i := range b.Items {
 		it := &b.Items[i]
 		if len(it.JSON) == 0 {
-			return fmt.Errorf("%w: item %d is empty", ErrInvalidBatch, i)
+			return fmt.Errorf("%w: item %d is empty", errInvalidBatch, i)
 		}
 		if b.Endpoint != EndpointCatalog || it.Type == "" {
 			continue
@@ -279,17 +276,17 @@ func (b Batch) validate() error {
 		if typ == "" {
 			typ = it.Type
 		} else if it.Type != typ {
-			return fmt.Errorf("%w: item %d is %s after %s: one action type per request", ErrInvalidBatch, i, it.Type, typ)
+			return fmt.Errorf("%w: item %d is %s after %s: one action type per request", errInvalidBatch, i, it.Type, typ)
 		}
 	}
 	return nil
 }
 
 // Send encodes b and sends it as one request. It returns nil on a 2xx
-// answer; an *APIError for any other answer; a *TransportError when no answer
-// came (ClassOf: retryable); the error of ctx, wrapped, when ctx ended first;
-// and an ErrInvalidBatch error, without sending, for a malformed batch. Send
-// reads at most MaxResponseBytes of any answer and always closes it.
+// answer; an *APIError for any other answer; an error of ClassRetryable when
+// no answer came; the error of ctx, wrapped, when ctx ended first; and an
+// error of ClassFatal, without sending, for a malformed batch. Send reads at
+// most MaxResponseBytes of any answer and always closes it.
 func (c *Client) Send(ctx context.Context, b Batch) error {
 	if err := b.validate(); err != nil {
 		return err
@@ -297,9 +294,9 @@ func (c *Client) Send(ctx context.Context, b Batch) error {
 	cred := c.cred()
 	pb := getPooledBody()
 	defer pb.release()
-	pb.buf = AppendBody(pb.buf, b.Endpoint, b.Items)
+	pb.buf = appendBody(pb.buf, b.Endpoint, b.Items)
 
-	req, err := http.NewRequestWithContext(ctx, b.method(), c.base+b.Path()+b.query(), nil)
+	req, err := http.NewRequestWithContext(ctx, b.method(), c.base+b.path()+b.query(), nil)
 	if err != nil {
 		return fmt.Errorf("%s: build request: %w", b.Endpoint, scrubErr(err, cred.key))
 	}
@@ -313,7 +310,7 @@ func (c *Client) Send(ctx context.Context, b Batch) error {
 	if b.Endpoint == EndpointProfiles {
 		key := b.IdempotencyKey
 		if key == "" {
-			key = IdempotencyKey(pb.buf)
+			key = idempotencyKey(pb.buf)
 		}
 		req.Header["Idempotency-Key"] = []string{key}
 	}
@@ -323,7 +320,7 @@ func (c *Client) Send(ctx context.Context, b Batch) error {
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			return fmt.Errorf("%s: %w", b.Endpoint, ctxErr)
 		}
-		return &TransportError{Endpoint: b.Endpoint, Err: scrubErr(err, cred.key)}
+		return &transportError{Endpoint: b.Endpoint, Err: scrubErr(err, cred.key)}
 	}
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 		drainAndClose(resp.Body, c.maxBody)
@@ -348,38 +345,4 @@ func (c *Client) Send(ctx context.Context, b Batch) error {
 func drainAndClose(body io.ReadCloser, limit int64) {
 	_, _ = io.CopyN(io.Discard, body, limit)
 	_ = body.Close()
-}
-
-// SyncCatalog encodes actions with encoding/json and sends them to catalog
-// catalogID in one request. actions must hold 1 to MaxItems actions of one
-// type. Errors are those of Send, or an encoding error.
-func (c *Client) SyncCatalog(ctx context.Context, catalogID int64, actions []CatalogAction) error {
-	items, err := catalogItems(actions)
-	if err != nil {
-		return err
-	}
-	return c.Send(ctx, Batch{Endpoint: EndpointCatalog, CatalogID: catalogID, Items: items})
-}
-
-// UpdateCustomerProfiles encodes profiles with encoding/json and upserts them
-// in one request with ?silent=yes or ?silent=no. profiles must hold 1 to
-// MaxItems profiles. Errors are those of Send, or an encoding error.
-func (c *Client) UpdateCustomerProfiles(ctx context.Context, profiles []CustomerProfile, silent bool) error {
-	items, err := profileItems(profiles)
-	if err != nil {
-		return err
-	}
-	return c.Send(ctx, Batch{Endpoint: EndpointProfiles, Items: items, Silent: &silent})
-}
-
-// UpdateCustomerProfileAudiences encodes actions with encoding/json and sends
-// them in one request; an Action of "remove" is sent as "delete". actions
-// must hold 1 to MaxItems actions. Errors are those of Send, or an encoding
-// error.
-func (c *Client) UpdateCustomerProfileAudiences(ctx context.Context, actions []AudienceAction) error {
-	items, err := audienceItems(actions)
-	if err != nil {
-		return err
-	}
-	return c.Send(ctx, Batch{Endpoint: EndpointAudiences, Items: items})
 }

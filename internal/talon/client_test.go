@@ -7,8 +7,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strconv"
 	"sync"
 	"testing"
@@ -17,104 +15,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/talonsync/talonsync/internal/talon"
-)
-
-const testKey = talon.Secret("tk-SECRET-123")
-
-// seen is one request as the server received it.
-type seen struct {
-	Method, Path, Query string
-	Header              http.Header
-	Body                []byte
-}
-
-// recorder is a test server that records requests and answers each with a
-// fixed status and body.
-type recorder struct {
-	*httptest.Server
-	mu   sync.Mutex
-	reqs []seen
-}
-
-func newRecorder(t *testing.T, status int, body string) *recorder {
-	t.Helper()
-	rec := &recorder{}
-	rec.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		b, err := io.ReadAll(r.Body)
-		assert.NoError(t, err)
-		rec.mu.Lock()
-		rec.reqs = append(rec.reqs, seen{r.Method, r.URL.Path, r.URL.RawQuery, r.Header.Clone(), b})
-		rec.mu.Unlock()
-		w.WriteHeader(status)
-		_, _ = io.WriteString(w, body)
-	}))
-	t.Cleanup(rec.Close)
-	return rec
-}
-
-func (r *recorder) requests() []seen {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([]seen(nil), r.reqs...)
-}
-
-func newClient(t *testing.T, baseURL string, mod ...func(*talon.Config)) *talon.Client {
-	t.Helper()
-	cfg := talon.Config{BaseURL: baseURL, APIKey: testKey}
-	for _, m := range mod {
-		m(&cfg)
-	}
-	c, err := talon.New(cfg)
-	require.NoError(t, err)
-	return c
-}
-
-func fixture(t *testing.T, name string) string {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "..", "testdata", "talon", name))
-	require.NoError(t, err)
-	return string(b)
-}
-
-func ptr[T any](v T) *T { return &v }
-
-func raw(s string) json.RawMessage { return json.RawMessage(s) }
-
-var (
-	addActions = []talon.CatalogAction{
-		{Type: talon.ActionAdd, Payload: talon.CatalogPayload{
-			SKU: "SKU-1", Price: ptr(19.99), Product: &talon.Product{Name: "Shirts"}, ReplaceIfExists: ptr(true),
-			Attributes: map[string]json.RawMessage{"color": raw(`"red"`), "sizes": raw(`["S","M"]`)},
-		}},
-		{Type: talon.ActionAdd, Payload: talon.CatalogPayload{SKU: "SKU-2", Price: ptr(5.0), ReplaceIfExists: ptr(true)}},
-	}
-	patchActions = []talon.CatalogAction{{Type: talon.ActionPatch, Payload: talon.CatalogPayload{
-		SKU: "SKU-1", Product: &talon.Product{Name: "Shirts"}, CreateIfNotExists: ptr(true),
-		Attributes: map[string]json.RawMessage{"stock": raw(`12`)},
-	}}}
-	removeActions = []talon.CatalogAction{
-		{Type: talon.ActionRemove, Payload: talon.CatalogPayload{SKU: "SKU-1"}},
-		{Type: talon.ActionRemove, Payload: talon.CatalogPayload{SKU: "SKU-9"}},
-	}
-	patchManyActions = []talon.CatalogAction{{Type: talon.ActionPatchMany, Payload: talon.CatalogPayload{
-		Filters: []talon.Filter{
-			{Attr: "color", Op: "EQ", Value: raw(`"red"`)},
-			{Attr: "stock", Op: "GT", Value: raw(`10`)},
-		},
-		Attributes: map[string]json.RawMessage{"onSale": raw(`true`)},
-		Price:      ptr(9.5),
-	}}}
-	profiles = []talon.CustomerProfile{
-		{IntegrationID: "cust-1", Attributes: map[string]json.RawMessage{
-			"Name": raw(`"Ada"`), "Age": raw(`36`), "Tags": raw(`["vip","beta"]`), "Joined": raw(`"2024-03-01T10:00:00Z"`),
-		}},
-		{IntegrationID: "cust-2"},
-	}
-	audiences = []talon.AudienceAction{
-		{Action: talon.AudienceAdd, ProfileIntegrationID: "cust-1", AudienceID: 42},
-		{Action: talon.AudienceDelete, ProfileIntegrationID: "cust-2", AudienceID: 42},
-		{Action: "remove", ProfileIntegrationID: "cust-3", AudienceID: 7},
-	}
 )
 
 func TestRequestShapes(t *testing.T) {
@@ -127,22 +27,22 @@ func TestRequestShapes(t *testing.T) {
 		fixture      string
 		idempotent   bool
 	}{
-		{"catalog add", func(c *talon.Client) error { return c.SyncCatalog(ctx, 7, addActions) },
+		{"catalog add", func(c *talon.Client) error { return syncCatalog(ctx, c, 7, addItems) },
 			http.MethodPut, "/v1/catalogs/7/sync", "", "catalog_add.json", false},
-		{"catalog patch", func(c *talon.Client) error { return c.SyncCatalog(ctx, 7, patchActions) },
+		{"catalog patch", func(c *talon.Client) error { return syncCatalog(ctx, c, 7, patchItems) },
 			http.MethodPut, "/v1/catalogs/7/sync", "", "catalog_patch.json", false},
-		{"catalog remove", func(c *talon.Client) error { return c.SyncCatalog(ctx, 12345678901, removeActions) },
+		{"catalog remove", func(c *talon.Client) error { return syncCatalog(ctx, c, 12345678901, removeItems) },
 			http.MethodPut, "/v1/catalogs/12345678901/sync", "", "catalog_remove.json", false},
-		{"catalog patch many", func(c *talon.Client) error { return c.SyncCatalog(ctx, 7, patchManyActions) },
+		{"catalog patch many", func(c *talon.Client) error { return syncCatalog(ctx, c, 7, patchManyItems) },
 			http.MethodPut, "/v1/catalogs/7/sync", "", "catalog_patch_many.json", false},
-		{"profiles silent", func(c *talon.Client) error { return c.UpdateCustomerProfiles(ctx, profiles, true) },
+		{"profiles silent", func(c *talon.Client) error { return updateProfiles(ctx, c, profiles, true) },
 			http.MethodPut, "/v2/customer_profiles", "silent=yes", "profiles.json", true},
-		{"profiles not silent", func(c *talon.Client) error { return c.UpdateCustomerProfiles(ctx, profiles, false) },
+		{"profiles not silent", func(c *talon.Client) error { return updateProfiles(ctx, c, profiles, false) },
 			http.MethodPut, "/v2/customer_profiles", "silent=no", "profiles.json", true},
 		{"profiles batch with nil silent", func(c *talon.Client) error {
-			return c.Send(ctx, talon.Batch{Endpoint: talon.EndpointProfiles, Items: encodeAll(t, profiles)})
+			return c.Send(ctx, talon.Batch{Endpoint: talon.EndpointProfiles, Items: profiles})
 		}, http.MethodPut, "/v2/customer_profiles", "silent=yes", "profiles.json", true},
-		{"audiences", func(c *talon.Client) error { return c.UpdateCustomerProfileAudiences(ctx, audiences) },
+		{"audiences", func(c *talon.Client) error { return updateAudiences(ctx, c, audiences) },
 			http.MethodPost, "/v2/customer_audiences", "", "audiences.json", false},
 	}
 	for _, tc := range tests {
@@ -170,24 +70,13 @@ func TestRequestShapes(t *testing.T) {
 	}
 }
 
-func encodeAll[T any](t *testing.T, vs []T) []talon.Item {
-	t.Helper()
-	items := make([]talon.Item, len(vs))
-	for i := range vs {
-		b, err := json.Marshal(vs[i])
-		require.NoError(t, err)
-		items[i] = talon.Item{JSON: b}
-	}
-	return items
-}
-
 func TestIdempotencyKeyHeader(t *testing.T) {
 	rec := newRecorder(t, http.StatusNoContent, "")
 	c := newClient(t, rec.URL)
 	ctx := context.Background()
-	require.NoError(t, c.UpdateCustomerProfiles(ctx, profiles, true))
-	require.NoError(t, c.UpdateCustomerProfiles(ctx, profiles, true))
-	require.NoError(t, c.UpdateCustomerProfiles(ctx, profiles[1:], true))
+	require.NoError(t, updateProfiles(ctx, c, profiles, true))
+	require.NoError(t, updateProfiles(ctx, c, profiles, true))
+	require.NoError(t, updateProfiles(ctx, c, profiles[1:], true))
 	reqs := rec.requests()
 	require.Len(t, reqs, 3)
 	k0, k1, k2 := reqs[0].Header.Get("Idempotency-Key"), reqs[1].Header.Get("Idempotency-Key"), reqs[2].Header.Get("Idempotency-Key")
@@ -209,7 +98,7 @@ func TestBaseURLForms(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			rec := newRecorder(t, http.StatusNoContent, "")
 			c := newClient(t, rec.URL+tc.suffix, func(cfg *talon.Config) { cfg.UserAgent = "custom/1" })
-			require.NoError(t, c.UpdateCustomerProfileAudiences(context.Background(), audiences))
+			require.NoError(t, updateAudiences(context.Background(), c, audiences))
 			reqs := rec.requests()
 			require.Len(t, reqs, 1)
 			assert.Equal(t, tc.wantPath, reqs[0].Path)
@@ -297,7 +186,7 @@ func TestRedirects(t *testing.T) {
 
 	t.Run("another host gets no authorization", func(t *testing.T) {
 		c := newClient(t, origin.URL+"/cross")
-		require.NoError(t, c.UpdateCustomerProfiles(ctx, profiles, true))
+		require.NoError(t, updateProfiles(ctx, c, profiles, true))
 		reqs := other.requests()
 		require.Len(t, reqs, 1)
 		assert.Empty(t, reqs[0].Header.Get("Authorization"))
@@ -307,14 +196,14 @@ func TestRedirects(t *testing.T) {
 	})
 	t.Run("same host keeps authorization and body", func(t *testing.T) {
 		c := newClient(t, origin.URL+"/same")
-		assert.NoError(t, c.UpdateCustomerProfiles(ctx, profiles, true))
+		assert.NoError(t, updateProfiles(ctx, c, profiles, true))
 	})
 	t.Run("stops after 5 redirects", func(t *testing.T) {
 		mu.Lock()
 		hops = 0
 		mu.Unlock()
 		c := newClient(t, origin.URL+"/loop")
-		err := c.UpdateCustomerProfiles(ctx, profiles, true)
+		err := updateProfiles(ctx, c, profiles, true)
 		var apiErr *talon.APIError
 		require.ErrorAs(t, err, &apiErr)
 		assert.Equal(t, http.StatusTemporaryRedirect, apiErr.Status)
@@ -331,7 +220,7 @@ func TestRedirects(t *testing.T) {
 				return nil
 			}}
 		})
-		require.NoError(t, c.UpdateCustomerProfiles(ctx, profiles, true))
+		require.NoError(t, updateProfiles(ctx, c, profiles, true))
 		assert.True(t, called)
 	})
 }
@@ -353,8 +242,8 @@ func TestConcurrentSends(t *testing.T) {
 	for g := range 16 {
 		wg.Go(func() {
 			for i := range 20 {
-				p := []talon.CustomerProfile{{IntegrationID: fmt.Sprintf("g%d-i%d", g, i)}}
-				assert.NoError(t, c.UpdateCustomerProfiles(context.Background(), p, true))
+				p := []talon.Item{profileItem(fmt.Sprintf("g%d-i%d", g, i), "")}
+				assert.NoError(t, updateProfiles(context.Background(), c, p, true))
 			}
 		})
 	}

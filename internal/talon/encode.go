@@ -3,22 +3,20 @@ package talon
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"slices"
 	"sync"
 	"sync/atomic"
 )
 
-// AppendBody appends the JSON request body for e and items to dst and returns
+// appendBody appends the JSON request body for e and items to dst and returns
 // the extended slice: {"actions":[...]}, {"customerProfiles":[...]} or
 // {"data":[...]}, where the array is the items' JSON joined by commas. Each
-// Item.JSON is copied verbatim and must be one valid JSON value. AppendBody
+// Item.JSON is copied verbatim and must be one valid JSON value. appendBody
 // grows dst at most once and allocates nothing else. It is safe for
 // concurrent use on distinct dst slices.
-func AppendBody(dst []byte, e Endpoint, items []Item) []byte {
+func appendBody(dst []byte, e Endpoint, items []Item) []byte {
 	field := e.ArrayField()
 	n := len(`{"":[]}`) + len(field)
 	for i := range items {
@@ -37,11 +35,11 @@ func AppendBody(dst []byte, e Endpoint, items []Item) []byte {
 	return append(dst, "]}"...)
 }
 
-// IdempotencyKey returns a deterministic key for a request body: the lower-case
+// idempotencyKey returns a deterministic key for a request body: the lower-case
 // hex of its SHA-256 digest (64 characters, within the API's 255). Equal
 // bodies get equal keys, so a re-sent profiles batch is recognised as a
 // repeat for as long as the server keeps its answer (24 h).
-func IdempotencyKey(body []byte) string {
+func idempotencyKey(body []byte) string {
 	sum := sha256.Sum256(body)
 	return hex.EncodeToString(sum[:])
 }
@@ -118,47 +116,4 @@ func (r *bodyReader) Close() error {
 		pb.release()
 	}
 	return nil
-}
-
-// catalogItems encodes catalog actions as Items keyed by SKU.
-func catalogItems(actions []CatalogAction) ([]Item, error) {
-	items := make([]Item, len(actions))
-	for i := range actions {
-		j, err := json.Marshal(&actions[i])
-		if err != nil {
-			return nil, fmt.Errorf("encode catalog action %d: %w", i, err)
-		}
-		items[i] = Item{Key: actions[i].Payload.SKU, Type: actions[i].Type, JSON: j}
-	}
-	return items, nil
-}
-
-// profileItems encodes customer profiles as Items keyed by integrationId.
-func profileItems(profiles []CustomerProfile) ([]Item, error) {
-	items := make([]Item, len(profiles))
-	for i := range profiles {
-		j, err := json.Marshal(&profiles[i])
-		if err != nil {
-			return nil, fmt.Errorf("encode customer profile %d: %w", i, err)
-		}
-		items[i] = Item{Key: profiles[i].IntegrationID, JSON: j}
-	}
-	return items, nil
-}
-
-// audienceItems encodes audience actions as Items keyed by MembershipKey.
-// The input spelling "remove" is sent as AudienceDelete.
-func audienceItems(actions []AudienceAction) ([]Item, error) {
-	items := make([]Item, len(actions))
-	for i, a := range actions {
-		if a.Action == "remove" {
-			a.Action = AudienceDelete
-		}
-		j, err := json.Marshal(&a)
-		if err != nil {
-			return nil, fmt.Errorf("encode audience action %d: %w", i, err)
-		}
-		items[i] = Item{Key: MembershipKey(a.AudienceID, a.ProfileIntegrationID), JSON: j}
-	}
-	return items, nil
 }

@@ -43,11 +43,11 @@ func (c Class) String() string {
 // a loopback address, unless Config.AllowInsecureHTTP is set.
 var ErrInsecureURL = errors.New("talon: plain http to a non-loopback host; use https or set AllowInsecureHTTP")
 
-// ErrInvalidBatch is returned by Send, before any request is made, for a batch
+// errInvalidBatch is returned by Send, before any request is made, for a batch
 // the API would refuse as a whole: an unknown endpoint, no items or more than
 // MaxItems, an empty item, a catalog batch without a catalog ID or with more
 // than one action type. ClassOf reports it as fatal: it is a program error.
-var ErrInvalidBatch = errors.New("talon: invalid batch")
+var errInvalidBatch = errors.New("talon: invalid batch")
 
 // ErrorDetail is one element of an error answer's "errors" array.
 type ErrorDetail struct {
@@ -92,7 +92,7 @@ func (e *APIError) Error() string {
 		b.WriteString(": ")
 		b.WriteString(e.Message)
 	}
-	idx := e.ItemIndexes()
+	idx := e.itemIndexes()
 	switch {
 	case len(idx) == 1:
 		b.WriteString(" (item " + strconv.Itoa(idx[0]) + ")")
@@ -125,9 +125,9 @@ func (e *APIError) Error() string {
 // maxListed bounds the item indexes Error spells out.
 const maxListed = 10
 
-// ItemIndexes returns the sorted, unique indexes of the request items the
+// itemIndexes returns the sorted, unique indexes of the request items the
 // error's pointers name; nil if none.
-func (e *APIError) ItemIndexes() []int {
+func (e *APIError) itemIndexes() []int {
 	var idx []int
 	for _, d := range e.Details {
 		if d.Index >= 0 {
@@ -138,16 +138,16 @@ func (e *APIError) ItemIndexes() []int {
 	return slices.Compact(idx)
 }
 
-// TransportError is a request that got no HTTP answer: a refused or reset
+// transportError is a request that got no HTTP answer: a refused or reset
 // connection, a timeout of the HTTP client, a connection closed before the
 // answer. ClassOf reports it as retryable. Err is the error from net/http.
-type TransportError struct {
+type transportError struct {
 	Endpoint Endpoint
 	Err      error
 }
 
 // Error returns "<endpoint>: send: <cause>".
-func (e *TransportError) Error() string {
+func (e *transportError) Error() string {
 	cause := "unknown error"
 	if ue, ok := e.Err.(*url.Error); ok && ue.Err != nil {
 		cause = ue.Err.Error()
@@ -158,12 +158,12 @@ func (e *TransportError) Error() string {
 }
 
 // Unwrap returns Err.
-func (e *TransportError) Unwrap() error { return e.Err }
+func (e *transportError) Unwrap() error { return e.Err }
 
 // ClassOf classifies an error returned by this package: an *APIError has its
-// Class, a *TransportError is retryable, and anything else (the caller's
-// context ending, ErrInvalidBatch, an encoding error) is fatal. ClassOf(nil)
-// is 0. Callers that may have cancelled their context check ctx.Err() first.
+// Class, a request that got no answer is retryable, and anything else (the
+// caller's context ending, an invalid batch) is fatal. ClassOf(nil) is 0.
+// Callers that may have cancelled their context check ctx.Err() first.
 func ClassOf(err error) Class {
 	if err == nil {
 		return 0
@@ -172,7 +172,7 @@ func ClassOf(err error) Class {
 	if errors.As(err, &ae) {
 		return ae.Class
 	}
-	var te *TransportError
+	var te *transportError
 	if errors.As(err, &te) {
 		return ClassRetryable
 	}

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -79,7 +80,7 @@ func TestStatusClasses(t *testing.T) {
 			}))
 			t.Cleanup(srv.Close)
 			c := newClient(t, srv.URL, func(cfg *talon.Config) { cfg.Now = func() time.Time { return now } })
-			err := c.Send(context.Background(), talon.Batch{Endpoint: talon.EndpointProfiles, Items: encodeAll(t, make([]talon.CustomerProfile, 10))})
+			err := c.Send(context.Background(), talon.Batch{Endpoint: talon.EndpointProfiles, Items: slices.Repeat([]talon.Item{profileItem("", "")}, 10)})
 			if tc.wantClass == 0 {
 				require.NoError(t, err)
 				return
@@ -137,7 +138,7 @@ func TestTransportFailures(t *testing.T) {
 					cfg.HTTPClient = &http.Client{Timeout: tc.timeout}
 				}
 			})
-			err := c.SyncCatalog(context.Background(), 1, removeActions)
+			err := syncCatalog(context.Background(), c, 1, removeItems)
 			var te *talon.TransportError
 			require.ErrorAs(t, err, &te)
 			assert.Equal(t, talon.EndpointCatalog, te.Endpoint)
@@ -149,7 +150,7 @@ func TestTransportFailures(t *testing.T) {
 		srv := httptest.NewServer(http.NotFoundHandler())
 		url := srv.URL
 		srv.Close()
-		err := newClient(t, url).SyncCatalog(context.Background(), 1, removeActions)
+		err := syncCatalog(context.Background(), newClient(t, url), 1, removeItems)
 		assert.Equal(t, talon.ClassRetryable, talon.ClassOf(err))
 	})
 }
@@ -169,7 +170,7 @@ func TestCallerContext(t *testing.T) {
 	t.Run("cancel", func(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		go func() { <-arrived; cancel() }()
-		err := c.SyncCatalog(ctx, 1, removeActions)
+		err := syncCatalog(ctx, c, 1, removeItems)
 		assert.ErrorIs(t, err, context.Canceled)
 		assert.Equal(t, talon.ClassFatal, talon.ClassOf(err))
 		var te *talon.TransportError
@@ -178,14 +179,14 @@ func TestCallerContext(t *testing.T) {
 	t.Run("deadline", func(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
 		defer cancel()
-		err := c.SyncCatalog(ctx, 1, removeActions)
+		err := syncCatalog(ctx, c, 1, removeItems)
 		assert.ErrorIs(t, err, context.DeadlineExceeded)
 		assert.Equal(t, talon.ClassFatal, talon.ClassOf(err))
 	})
 	t.Run("already cancelled", func(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		cancel()
-		assert.ErrorIs(t, c.SyncCatalog(ctx, 1, removeActions), context.Canceled)
+		assert.ErrorIs(t, syncCatalog(ctx, c, 1, removeItems), context.Canceled)
 	})
 }
 
@@ -212,7 +213,7 @@ func TestHugeErrorBody(t *testing.T) {
 
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
-	err := c.SyncCatalog(context.Background(), 1, removeActions)
+	err := syncCatalog(context.Background(), c, 1, removeItems)
 	runtime.ReadMemStats(&after)
 
 	var apiErr *talon.APIError

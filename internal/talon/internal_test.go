@@ -66,6 +66,10 @@ func TestParseRetryAfter(t *testing.T) {
 	}
 }
 
+func TestSecretReveal(t *testing.T) {
+	assert.Equal(t, "tk-SECRET-123", Secret("tk-SECRET-123").reveal())
+}
+
 func TestScrub(t *testing.T) {
 	const key = Secret("tk-SECRET-123")
 	tests := []struct {

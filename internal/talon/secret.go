@@ -11,11 +11,12 @@ const redacted = "[redacted]"
 
 // Secret holds an API key. Its String, GoString, Format and MarshalJSON
 // methods print "[redacted]", so a Secret inside a Config, a log line or a
-// JSON dump never shows the key. Only Reveal returns it.
+// JSON dump never shows the key. Only the Client reads it, to build the
+// Authorization header.
 type Secret string
 
-// Reveal returns the key itself. Call it only to build a request header.
-func (s Secret) Reveal() string { return string(s) }
+// reveal returns the key itself. Call it only to build a request header.
+func (s Secret) reveal() string { return string(s) }
 
 // String returns "[redacted]".
 func (s Secret) String() string { return redacted }

@@ -34,7 +34,6 @@ func assertNoKey(t *testing.T, v any) {
 }
 
 func TestSecretFormatting(t *testing.T) {
-	assert.Equal(t, "tk-SECRET-123", testKey.Reveal())
 	assert.Equal(t, "[redacted]", testKey.String())
 	assert.Equal(t, "[redacted]", testKey.GoString())
 	assertNoKey(t, testKey)
@@ -95,7 +94,7 @@ func TestKeyNeverInErrors(t *testing.T) {
 			srv := httptest.NewServer(tc.handler)
 			t.Cleanup(srv.Close)
 			c := newClient(t, srv.URL, func(cfg *talon.Config) { cfg.MaxResponseBytes = tc.maxBytes })
-			err := c.UpdateCustomerProfiles(context.Background(), profiles, true)
+			err := updateProfiles(context.Background(), c, profiles, true)
 			require.Error(t, err)
 			assertNoKey(t, err)
 			var apiErr *talon.APIError
@@ -127,7 +126,7 @@ func TestKeyNeverInOtherErrors(t *testing.T) {
 	c := newClient(t, srv.URL)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	err = c.UpdateCustomerProfiles(ctx, profiles, true)
+	err = updateProfiles(ctx, c, profiles, true)
 	require.Error(t, err)
 	assertNoKey(t, err)
 	err = c.Send(context.Background(), talon.Batch{Endpoint: talon.EndpointProfiles})

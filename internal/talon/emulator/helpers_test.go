@@ -48,7 +48,7 @@ func send(t testing.TB, client *http.Client, url, method, path, body string, hea
 	req, err := http.NewRequest(method, url+path, strings.NewReader(body))
 	require.NoError(t, err)
 	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "ApiKey-v1 "+DefaultAPIKey)
+	req.Header.Set("Authorization", "ApiKey-v1 "+defaultAPIKey)
 	for i := 0; i+1 < len(headers); i += 2 {
 		if headers[i+1] == "" {
 			req.Header.Del(headers[i])
@@ -132,4 +132,4 @@ const (
 	catalog1Path  = "/v1/catalogs/1/sync"
 )
 
-const schemaPath = "../../../testdata/emulator/schema.json"
+const schemaPath = "testdata/schema.json"

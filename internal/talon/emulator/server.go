@@ -1,19 +1,3 @@
-// Package emulator is a strict local emulator of the three Talon.One
-// Integration API endpoints talonsync writes to: syncCatalog
-// (PUT /v1/catalogs/{catalogId}/sync), updateCustomerProfilesV2
-// (PUT /v2/customer_profiles) and updateCustomerProfileAudiences
-// (POST /v2/customer_audiences).
-//
-// It validates requests at least as strictly as the documented API (see
-// shared/talon-api.md), applies them to an in-memory state, detects
-// concurrent requests for one entity key (409), and injects latency, 429s,
-// 5xx answers and connections cut after the request was applied. Inspection
-// endpoints under /emulator/ need no authentication:
-//
-//	GET  /emulator/state   State as JSON (deterministic)
-//	GET  /emulator/stats   Stats as JSON
-//	POST /emulator/reset   empty the state and the counters
-//	POST /emulator/save    write Options.StateFile now
 package emulator
 
 import (
@@ -32,8 +16,8 @@ import (
 	"github.com/talonsync/talonsync/internal/talon"
 )
 
-// DefaultAPIKey is the API key New uses when Options.APIKey is empty.
-const DefaultAPIKey = "emulator-key"
+// defaultAPIKey is the API key New uses when Options.APIKey is empty.
+const defaultAPIKey = "emulator-key"
 
 // maxBodyBytes bounds a request body outside discard mode. 1000 items of a
 // few KiB each stay far below it.
@@ -46,7 +30,7 @@ const shutdownTimeout = 10 * time.Second
 // defaults documented on each field.
 type Options struct {
 	// APIKey is the key every API request must carry as
-	// "Authorization: ApiKey-v1 <APIKey>". Default DefaultAPIKey.
+	// "Authorization: ApiKey-v1 <APIKey>". Default "emulator-key".
 	APIKey string
 	// Catalogs are the known catalog IDs. Default [1]. Catalogs found in a
 	// loaded StateFile are known too.
@@ -113,7 +97,7 @@ type Server struct {
 // http.Handler or Serve is called.
 func New(opts Options) (*Server, error) {
 	if opts.APIKey == "" {
-		opts.APIKey = DefaultAPIKey
+		opts.APIKey = defaultAPIKey
 	}
 	if strings.ContainsAny(opts.APIKey, " \t\r\n") {
 		return nil, errors.New("emulator: api key contains white space")

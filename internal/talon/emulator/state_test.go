@@ -48,7 +48,7 @@ func TestStateFileRoundTrip(t *testing.T) {
 
 func TestStateFileFixture(t *testing.T) {
 	dir := t.TempDir()
-	b, err := os.ReadFile("../../../testdata/emulator/state.json")
+	b, err := os.ReadFile("testdata/state.json")
 	require.NoError(t, err)
 	path := filepath.Join(dir, "state.json")
 	require.NoError(t, os.WriteFile(path, b, 0o600))

@@ -1,4 +1,4 @@
-package readers
+package talon
 
 import "unicode/utf8"
 
@@ -13,22 +13,15 @@ var safeASCII = func() (t [utf8.RuneSelf]bool) {
 
 const hexDigits = "0123456789abcdef"
 
-// appendJSONString appends s to dst as a JSON string. It reports false, with
-// dst unspecified, when s is not valid UTF-8. U+2028 and U+2029 are escaped
-// so the output is also safe to embed in JavaScript.
-func appendJSONString(dst []byte, s string) ([]byte, bool) {
-	return appendJSONStr(dst, s, false)
-}
-
-// appendJSONStringLossy is appendJSONString that replaces invalid UTF-8 with
-// U+FFFD instead of failing; it is for reject records, which must be valid
-// JSON whatever the input held.
-func appendJSONStringLossy(dst []byte, s string) []byte {
-	dst, _ = appendJSONStr(dst, s, true)
-	return dst
-}
-
-func appendJSONStr(dst []byte, s string, lossy bool) ([]byte, bool) {
+// AppendString appends s to dst as a JSON string and returns the extended
+// slice. It escapes '"', '\\' and control characters, and U+2028 and U+2029
+// so the output is also safe to embed in JavaScript; it does not escape
+// '<', '>' and '&' as encoding/json does. Each byte of s that is not valid
+// UTF-8 is written as \ufffd, so the output is always valid JSON; valid
+// reports whether s held no such byte. AppendString allocates only to grow
+// dst.
+func AppendString(dst []byte, s string) (out []byte, valid bool) {
+	valid = true
 	dst = append(dst, '"')
 	start := 0 // s[start:i] is pending, to be copied verbatim
 	for i := 0; i < len(s); {
@@ -62,9 +55,7 @@ func appendJSONStr(dst []byte, s string, lossy bool) ([]byte, bool) {
 		r, size := utf8.DecodeRuneInString(s[i:])
 		switch {
 		case r == utf8.RuneError && size == 1:
-			if !lossy {
-				return dst, false
-			}
+			valid = false
 			dst = append(dst, s[start:i]...)
 			dst = append(dst, `\ufffd`...)
 			i++
@@ -80,5 +71,5 @@ func appendJSONStr(dst []byte, s string, lossy bool) ([]byte, bool) {
 		i += size
 	}
 	dst = append(dst, s[start:]...)
-	return append(dst, '"'), true
+	return append(dst, '"'), valid
 }

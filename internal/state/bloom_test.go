@@ -7,7 +7,7 @@ import (
 	"github.com/stretchr/testify/assert"
 )
 
-func TestBitset(t *testing.T) {
+func TestBloom(t *testing.T) {
 	tests := []struct {
 		name    string
 		logBits int
@@ -22,27 +22,27 @@ func TestBitset(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			b := NewBitset(tc.logBits)
+			b := newBloom(tc.logBits)
 			for i := range tc.added {
-				b.Add("in-" + strconv.Itoa(i))
+				b.add("in-" + strconv.Itoa(i))
 			}
 			for i := range tc.added {
-				assert.True(t, b.Has("in-"+strconv.Itoa(i)), "no false negatives")
+				assert.True(t, b.has("in-"+strconv.Itoa(i)), "no false negatives")
 			}
 			fp := 0
 			for i := range 10_000 {
-				if b.Has("out-" + strconv.Itoa(i)) {
+				if b.has("out-" + strconv.Itoa(i)) {
 					fp++
 				}
 			}
 			assert.LessOrEqual(t, fp, tc.maxFP)
 		})
 	}
-	assert.Len(t, NewBitset(passedBits).words, 1<<passedBits/64, "2 MiB, whatever is added")
+	assert.Len(t, newBloom(passedBits).words, 1<<passedBits/64, "2 MiB, whatever is added")
 }
 
-func BenchmarkBitset(b *testing.B) {
-	s := NewBitset(passedBits)
+func BenchmarkBloom(b *testing.B) {
+	s := newBloom(passedBits)
 	keys := make([]string, 1024)
 	for i := range keys {
 		keys[i] = "SKU-" + strconv.Itoa(i)
@@ -50,8 +50,8 @@ func BenchmarkBitset(b *testing.B) {
 	b.ReportAllocs()
 	for i := 0; b.Loop(); i++ {
 		k := keys[i&1023]
-		if !s.Has(k) {
-			s.Add(k)
+		if !s.has(k) {
+			s.add(k)
 		}
 	}
 }

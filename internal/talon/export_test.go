@@ -1,0 +1,12 @@
+package talon
+
+// The unexported names the external tests (package talon_test) use.
+var (
+	AppendBody      = appendBody
+	IdempotencyKey  = idempotencyKey
+	ErrInvalidBatch = errInvalidBatch
+)
+
+type TransportError = transportError
+
+func (e *APIError) ItemIndexes() []int { return e.itemIndexes() }

@@ -1,0 +1,5 @@
+//go:build !race
+
+package talon_test
+
+const raceEnabled = false
