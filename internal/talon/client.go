@@ -59,6 +59,7 @@ type Config struct {
 // by multiple goroutines; it holds no per-request state.
 type Client struct {
 	base    string // scheme://host[/path], no trailing slash
+	host    string // scheme://host, for messages
 	hc      *http.Client
 	ua      []string
 	maxBody int64
@@ -107,6 +108,7 @@ func New(cfg Config) (*Client, error) {
 	}
 	c := &Client{
 		base:    strings.TrimRight(u.Scheme+"://"+u.Host+u.EscapedPath(), "/"),
+		host:    u.Scheme + "://" + u.Host,
 		maxBody: cfg.MaxResponseBytes,
 		now:     cfg.Now,
 	}
@@ -294,7 +296,7 @@ func (c *Client) Send(ctx context.Context, b Batch) error {
 	cred := c.cred()
 	pb := getPooledBody()
 	defer pb.release()
-	pb.buf = appendBody(pb.buf, b.Endpoint, b.Items)
+	pb.buf = AppendBody(pb.buf, b.Endpoint, b.Items)
 
 	req, err := http.NewRequestWithContext(ctx, b.method(), c.base+b.path()+b.query(), nil)
 	if err != nil {
@@ -320,7 +322,7 @@ func (c *Client) Send(ctx context.Context, b Batch) error {
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			return fmt.Errorf("%s: %w", b.Endpoint, ctxErr)
 		}
-		return &transportError{Endpoint: b.Endpoint, Err: scrubErr(err, cred.key)}
+		return &transportError{Endpoint: b.Endpoint, Host: c.host, Err: scrubErr(err, cred.key)}
 	}
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 		drainAndClose(resp.Body, c.maxBody)

@@ -10,13 +10,13 @@ import (
 	"sync/atomic"
 )
 
-// appendBody appends the JSON request body for e and items to dst and returns
+// AppendBody appends the JSON request body for e and items to dst and returns
 // the extended slice: {"actions":[...]}, {"customerProfiles":[...]} or
 // {"data":[...]}, where the array is the items' JSON joined by commas. Each
 // Item.JSON is copied verbatim and must be one valid JSON value. appendBody
 // grows dst at most once and allocates nothing else. It is safe for
 // concurrent use on distinct dst slices.
-func appendBody(dst []byte, e Endpoint, items []Item) []byte {
+func AppendBody(dst []byte, e Endpoint, items []Item) []byte {
 	field := e.ArrayField()
 	n := len(`{"":[]}`) + len(field)
 	for i := range items {

@@ -143,7 +143,9 @@ func (e *APIError) itemIndexes() []int {
 // answer. ClassOf reports it as retryable. Err is the error from net/http.
 type transportError struct {
 	Endpoint Endpoint
-	Err      error
+	// Host is the scheme and host of the base URL, e.g. https://acme.talon.one.
+	Host string
+	Err  error
 }
 
 // Error returns "<endpoint>: send: <cause>".

@@ -2,7 +2,6 @@ package talon
 
 // The unexported names the external tests (package talon_test) use.
 var (
-	AppendBody      = appendBody
 	IdempotencyKey  = idempotencyKey
 	ErrInvalidBatch = errInvalidBatch
 )

@@ -121,7 +121,7 @@ func BenchmarkDiscardProfiles(b *testing.B) {
 	body_ := bytes.NewReader(body)
 	req, err := http.NewRequest(http.MethodPut, "http://emulator"+profilesPath, body_)
 	require.NoError(b, err)
-	req.Header.Set("Authorization", "ApiKey-v1 "+defaultAPIKey)
+	req.Header.Set("Authorization", "ApiKey-v1 "+DefaultAPIKey)
 	w := &nopWriter{h: http.Header{}}
 	b.SetBytes(int64(len(body)))
 	b.ReportAllocs()

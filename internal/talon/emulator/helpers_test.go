@@ -48,7 +48,7 @@ func send(t testing.TB, client *http.Client, url, method, path, body string, hea
 	req, err := http.NewRequest(method, url+path, strings.NewReader(body))
 	require.NoError(t, err)
 	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "ApiKey-v1 "+defaultAPIKey)
+	req.Header.Set("Authorization", "ApiKey-v1 "+DefaultAPIKey)
 	for i := 0; i+1 < len(headers); i += 2 {
 		if headers[i+1] == "" {
 			req.Header.Del(headers[i])

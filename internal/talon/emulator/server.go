@@ -16,8 +16,8 @@ import (
 	"github.com/talonsync/talonsync/internal/talon"
 )
 
-// defaultAPIKey is the API key New uses when Options.APIKey is empty.
-const defaultAPIKey = "emulator-key"
+// DefaultAPIKey is the API key New uses when Options.APIKey is empty.
+const DefaultAPIKey = "emulator-key"
 
 // maxBodyBytes bounds a request body outside discard mode. 1000 items of a
 // few KiB each stay far below it.
@@ -97,7 +97,7 @@ type Server struct {
 // http.Handler or Serve is called.
 func New(opts Options) (*Server, error) {
 	if opts.APIKey == "" {
-		opts.APIKey = defaultAPIKey
+		opts.APIKey = DefaultAPIKey
 	}
 	if strings.ContainsAny(opts.APIKey, " \t\r\n") {
 		return nil, errors.New("emulator: api key contains white space")
