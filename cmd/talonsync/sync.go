@@ -240,6 +240,11 @@ func (o *syncOptions) outcome(rep *report, runErr error) error {
 		return fmt.Errorf("the API refused the key (%d %s): check $TALON_API_KEY or --api-key-file, and that the key belongs to the Application of this base URL: %w", apiErr.Status, apiErr.Message, runErr)
 	case errors.As(runErr, &apiErr) && apiErr.Status == 404 && o.Entity == readers.EntityCatalog:
 		return fmt.Errorf("catalog %d not found (404): check --catalog-id: %w", o.CatalogID, runErr)
+	case errors.As(runErr, &apiErr) && apiErr.Status == 404 && o.Entity == readers.EntityAudiences,
+		errors.As(runErr, new(*batch.UnknownAudienceError)):
+		return fmt.Errorf("the API does not know an audience of this file: check --audience-id or the audienceId column: %w", runErr)
+	case errors.As(runErr, new(*batch.UnreachableError)):
+		return fmt.Errorf("%w; no request got an answer, so check --base-url (or $TALON_BASE_URL) and the network", runErr)
 	}
 	if o.Checkpoint != "" {
 		o.log().Info("the checkpoint is saved; run the same command again to resume")

@@ -94,7 +94,7 @@ func (r *run) read(ctx context.Context, src Source, blocks chan<- []readers.Row,
 // parsing and batching use both cores. A barrier batch is sent here, once
 // every lane is idle.
 func (r *run) chunk(ctx, sendCtx context.Context, blocks <-chan []readers.Row, free chan<- []readers.Row, lanes []chan *batch, commit func(context.Context) error) error {
-	barrier := &worker{cfg: &r.cfg, ledger: r.ledger, gate: &r.gate, limiter: r.limiter}
+	barrier := r.newWorker()
 	emit := func(b *batch) error {
 		if b.barrier {
 			return r.sendBarrier(ctx, sendCtx, barrier, b, lanes, commit)

@@ -44,6 +44,15 @@ type Config struct {
 	// Grace bounds how long a stop waits for the requests in flight before
 	// it cancels them. Default 30s.
 	Grace time.Duration
+	// Unreachable bounds how long a run whose requests have all failed to
+	// reach the API (the host does not resolve, the connection is refused,
+	// TLS fails) keeps trying before it stops with an *UnreachableError.
+	// Once a request got an answer, such failures are retried like any
+	// other. Default 8s.
+	Unreachable time.Duration
+	// WarnEvery is the least time between two warnings about retries; the
+	// ones in between are counted in the next. Default 5s.
+	WarnEvery time.Duration
 	// Sender sends requests; nil makes a dry run that sends nothing.
 	Sender Sender
 	// Rejects receives the rejected rows; required. Run syncs it at the
@@ -110,6 +119,12 @@ func (c Config) withDefaults() (Config, error) {
 	c.Retry = c.Retry.withDefaults()
 	if c.Grace <= 0 {
 		c.Grace = 30 * time.Second
+	}
+	if c.Unreachable <= 0 {
+		c.Unreachable = 8 * time.Second
+	}
+	if c.WarnEvery <= 0 {
+		c.WarnEvery = 5 * time.Second
 	}
 	if c.Stats == nil {
 		c.Stats = &Stats{}
@@ -198,6 +213,9 @@ type run struct {
 	// goroutine before it returns, read after the errgroup's Wait.
 	readErr      error
 	graceExpired atomic.Bool
+	// reached is set once any request got an answer from the API.
+	reached atomic.Bool
+	warns   warnings
 }
 
 // runWithCheckpoints runs the pipeline beside the checkpointer goroutine,
@@ -272,7 +290,7 @@ func (r *run) pipeline(ctx context.Context, src Source, commit func(context.Cont
 		return r.chunk(stopCtx, sendCtx, blocks, free, lanes, commit)
 	})
 	for _, ch := range lanes {
-		w := &worker{cfg: &r.cfg, ledger: r.ledger, gate: &r.gate, limiter: r.limiter}
+		w := r.newWorker()
 		g.Go(func() error { return r.work(stopCtx, sendCtx, w, ch, commit) })
 	}
 	err := g.Wait()

@@ -11,20 +11,18 @@ import (
 	"strings"
 	"time"
 
-	"golang.org/x/time/rate"
-
 	"github.com/talonsync/talonsync/internal/readers"
 	"github.com/talonsync/talonsync/internal/talon"
 )
 
 // worker delivers the batches of one lane, one after another.
 type worker struct {
-	cfg     *Config
-	ledger  *ledger
-	gate    *gate
-	limiter *rate.Limiter
-	items   []talon.Item
+	r     *run
+	cfg   *Config
+	items []talon.Item
 }
+
+func (r *run) newWorker() *worker { return &worker{r: r, cfg: &r.cfg} }
 
 // deliver sends the rows of b until each is delivered or rejected. Rows the
 // API rejects with a 400 are isolated: the ones its pointers name are
@@ -36,7 +34,7 @@ type worker struct {
 func (w *worker) deliver(ctx, sendCtx context.Context, b *batch) error {
 	defer w.cfg.Stats.Batches.Add(1)
 	if w.cfg.Sender == nil { // dry run
-		w.ledger.wouldSend(b.rows)
+		w.r.ledger.wouldSend(b.rows)
 		return nil
 	}
 	if err := ctx.Err(); err != nil {
@@ -57,11 +55,14 @@ func (w *worker) deliver(ctx, sendCtx context.Context, b *batch) error {
 					return err
 				}
 			}
-			w.ledger.delivered(seg)
+			w.r.ledger.delivered(seg)
 			continue
 		}
 		var apiErr *talon.APIError
 		if !errors.As(err, &apiErr) || apiErr.Class != talon.ClassItem {
+			return err
+		}
+		if err := w.unknownTarget(seg, apiErr); err != nil {
 			return err
 		}
 		rest, rejected, err := w.isolate(seg, apiErr)
@@ -82,6 +83,23 @@ func (w *worker) deliver(ctx, sendCtx context.Context, b *batch) error {
 		}
 		if len(rest) > 0 {
 			queue = append([][]readers.Row{rest}, queue...)
+		}
+	}
+	return nil
+}
+
+// unknownTarget turns a 400 that names an item's audienceId into an
+// error that stops the run: the audience does not exist, so every row
+// for it would be rejected, and the cause is the command's flag or the
+// file's column, not the rows.
+func (w *worker) unknownTarget(seg []readers.Row, apiErr *talon.APIError) error {
+	if w.cfg.Endpoint != talon.EndpointAudiences {
+		return nil
+	}
+	for _, d := range apiErr.Details {
+		if d.Field == "audienceId" && d.Index >= 0 && d.Index < len(seg) {
+			id, _, _ := strings.Cut(seg[d.Index].Item.Key, "/")
+			return &UnknownAudienceError{AudienceID: id, Err: apiErr}
 		}
 	}
 	return nil
@@ -136,14 +154,16 @@ func detailText(e *talon.APIError, d talon.ErrorDetail) string {
 // reject records a row the API refused, with its input line first as the
 // reader's rejects have it.
 func (w *worker) reject(r *readers.Row, reason string) error {
-	if err := w.ledger.reject(r, "line "+strconv.FormatInt(r.Line, 10)+": "+reason, r.Item.JSON); err != nil {
+	if err := w.r.ledger.reject(r, "line "+strconv.FormatInt(r.Line, 10)+": "+reason, r.Item.JSON); err != nil {
 		return err
 	}
 	w.cfg.Stats.APIRejected.Add(1)
 	return nil
 }
 
-// send makes one request for rows, retrying transient failures.
+// send makes one request for rows, retrying transient failures: up to
+// the retry policy's limit, or, while no request of the run has reached the
+// API and the API cannot be reached at all, for Config.Unreachable.
 func (w *worker) send(ctx, sendCtx context.Context, rows []readers.Row) error {
 	w.items = itemsOf(rows, w.items)
 	req := talon.Batch{Endpoint: w.cfg.Endpoint, CatalogID: w.cfg.CatalogID, Items: w.items, Silent: w.cfg.Silent}
@@ -151,49 +171,58 @@ func (w *worker) send(ctx, sendCtx context.Context, rows []readers.Row) error {
 		req.IdempotencyKey = idempotencyKey(w.cfg.RunID, rows)
 	}
 	policy := w.cfg.Retry
-	var last error
-	for attempt := 0; attempt <= policy.MaxRetries; attempt++ {
+	var unreachableSince time.Time
+	for attempt := 0; ; attempt++ {
 		if attempt > 0 {
 			w.cfg.Stats.Retries.Add(1)
 		}
-		if err := w.gate.wait(ctx, w.cfg.Now); err != nil {
+		if err := w.r.gate.wait(ctx, w.cfg.Now); err != nil {
 			return err
 		}
-		if w.limiter != nil {
-			if err := w.limiter.Wait(ctx); err != nil {
+		if w.r.limiter != nil {
+			if err := w.r.limiter.Wait(ctx); err != nil {
 				return err
 			}
 		}
 		w.cfg.Stats.Requests.Add(1)
 		err := w.cfg.Sender.Send(sendCtx, req)
-		if err == nil {
+		var apiErr *talon.APIError
+		if err == nil || errors.As(err, &apiErr) {
+			w.r.reached.Store(true)
+		}
+		switch {
+		case err == nil:
 			return nil
-		}
-		if sendCtx.Err() != nil {
+		case sendCtx.Err() != nil:
 			return sendCtx.Err()
-		}
-		if talon.ClassOf(err) != talon.ClassRetryable {
+		case talon.ClassOf(err) != talon.ClassRetryable:
 			return err
 		}
-		last = err
-		if attempt == policy.MaxRetries {
-			break
-		}
 		var retryAfter time.Duration
-		var apiErr *talon.APIError
-		if errors.As(err, &apiErr) {
+		if apiErr != nil {
 			retryAfter = apiErr.RetryAfter
 		}
 		d := policy.Backoff(attempt+1, retryAfter)
-		if apiErr != nil && apiErr.Status == 429 {
-			w.gate.pause(w.cfg.Now(), d)
+		if cause, ok := talon.Unreachable(err); ok && !w.r.reached.Load() {
+			if unreachableSince.IsZero() {
+				unreachableSince = w.cfg.Now()
+			}
+			left := w.cfg.Unreachable - w.cfg.Now().Sub(unreachableSince)
+			if left <= 0 {
+				return &UnreachableError{Host: talon.HostOf(err), Cause: cause, Err: err}
+			}
+			d = min(d, time.Second, left)
+		} else if attempt >= policy.MaxRetries {
+			return &RetryError{Attempts: attempt + 1, Err: err}
 		}
-		w.cfg.Logger.Debug("retrying", "endpoint", w.cfg.Endpoint.String(), "attempt", attempt+1, "wait", d, "error", err)
+		if apiErr != nil && apiErr.Status == 429 {
+			w.r.gate.pause(w.cfg.Now(), d)
+		}
+		w.r.warnRetry(attempt+1, d, err)
 		if err := sleep(ctx, d); err != nil {
 			return err
 		}
 	}
-	return &RetryError{Attempts: policy.MaxRetries + 1, Err: last}
 }
 
 // idempotencyKey derives a profiles request's Idempotency-Key from its
