@@ -40,5 +40,5 @@ as delete; default --action).`,
 	cmd.Flags().Int64Var(&o.AudienceID, "audience-id", 0, "audience of every row without an audienceId column")
 	o.addPruneFlags(cmd.Flags(), "mirror")
 	cmd.Flags().StringVar(&o.AudienceAction, "action", o.AudienceAction, "action of every row without an action column: add or delete")
-	return cmd
+	return withExitCodes(cmd)
 }

@@ -34,5 +34,5 @@ it out, so keep the product column filled when items have products.`,
 	cmd.Flags().Int64Var(&o.CatalogID, "catalog-id", 0, "ID of the cart item catalog (required)")
 	o.addPruneFlags(cmd.Flags(), "prune")
 	cmd.Flags().BoolVar(&o.AllowBulk, "allow-bulk", false, "allow PATCH_MANY and REMOVE_MANY rows without filters, which touch every item of the catalog")
-	return cmd
+	return withExitCodes(cmd)
 }

@@ -25,5 +25,5 @@ An empty cell leaves the attribute as it is.`,
 	}
 	o.addFlags(cmd.Flags())
 	cmd.Flags().BoolVar(&o.Silent, "silent", o.Silent, "send silent=yes (204, no profiles in the answer); --silent=false asks for silent=no")
-	return cmd
+	return withExitCodes(cmd)
 }

@@ -544,9 +544,9 @@ func TestResumeSafetyChecks(t *testing.T) {
 			change func(*resumeRun)
 			says   string
 		}{
-			{"batch size", func(r *resumeRun) { r.batchSize = 50 }, `"batch_size":50`},
-			{"workers", func(r *resumeRun) { r.workers = 2 }, `"lanes":2`},
-			{"catalog", func(r *resumeRun) { r.extra = []string{"--catalog-id", "2"} }, `"catalog_id":2`},
+			{"batch size", func(r *resumeRun) { r.batchSize = 50 }, `--batch-size was 100, now 50`},
+			{"workers", func(r *resumeRun) { r.workers = 2 }, `--workers was 4, now 2`},
+			{"catalog", func(r *resumeRun) { r.extra = []string{"--catalog-id", "2"} }, `--catalog-id was 1, now 2`},
 		}
 		for _, ch := range changes {
 			other := r

@@ -1,10 +1,35 @@
 package main
 
-import "strings"
+import (
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// resumeHint says how to go on after a stop.
+func (o *syncOptions) resumeHint() string {
+	switch {
+	case o.Checkpoint == "":
+		return "interrupted; without --checkpoint a new run sends the whole input again"
+	case o.Input == "-":
+		return "interrupted; the checkpoint is saved. Resume by feeding the same stream, from its start, to the same command: " + o.commandLine()
+	}
+	return "interrupted; the checkpoint is saved. Resume with the same command: " + o.commandLine()
+}
+
+// progName is the program's name as the user typed it (./talonsync,
+// /usr/local/bin/talonsync), or talonsync for a binary of go run or go test.
+func progName() string {
+	p := os.Args[0]
+	if p == "" || strings.Contains(p, string(filepath.Separator)+"go-build") || strings.HasSuffix(p, ".test") {
+		return "talonsync"
+	}
+	return p
+}
 
 // commandLine is the command that resumes this run, shell-quoted.
 func (o *syncOptions) commandLine() string {
-	parts := append([]string{"talonsync"}, o.env.args...)
+	parts := append([]string{progName()}, o.env.args...)
 	for i, p := range parts {
 		parts[i] = shellQuote(p)
 	}

@@ -59,6 +59,9 @@ type report struct {
 	// RejectsPath is the rejects file, when there is one.
 	RejectsPath string `json:"rejects_path,omitempty"`
 	Error       string `json:"error,omitempty"`
+	// GraceExpired: a stop cancelled requests still in flight when --grace
+	// ran out.
+	GraceExpired bool `json:"grace_expired,omitempty"`
 	// This run alone.
 	RunRead           int64   `json:"run_read"`
 	RunElapsedSeconds float64 `json:"run_elapsed_seconds"`

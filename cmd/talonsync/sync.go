@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
+	"os"
 	"time"
 
 	"github.com/talonsync/talonsync/internal/batch"
@@ -19,7 +21,8 @@ import (
 // pipeline, report, and map the outcome to the command's error (and so its
 // exit code).
 func runSync(ctx context.Context, o *syncOptions) (err error) {
-	o.env.log = newLogger(o.io().ErrOut, o.LogFormat, o.Verbose)
+	o.console = newConsole(o.io().ErrOut)
+	o.env.log = newLogger(o.console, o.LogFormat, o.Verbose)
 	rep, finished := newReport(o), false
 	defer func() { err = rep.conclude(o, err, finished) }()
 	j, err := o.prepare(ctx)
@@ -63,6 +66,9 @@ func (o *syncOptions) prepare(ctx context.Context) (_ *job, err error) {
 	if err := o.checkOutputs(); err != nil {
 		return nil, err
 	}
+	if st, err := os.Stat(o.Input); err == nil && st.IsDir() {
+		return nil, usage(fmt.Errorf("%s is a directory: give a CSV or JSONL file, or - for stdin", o.Input))
+	}
 	format, err := o.format()
 	if err != nil {
 		return nil, err
@@ -74,9 +80,11 @@ func (o *syncOptions) prepare(ctx context.Context) (_ *job, err error) {
 		}
 	}()
 	if !o.DryRun {
-		if j.sender, err = o.client(); err != nil {
+		c, err := o.client()
+		if err != nil {
 			return nil, err
 		}
+		j.sender = c
 	}
 	fp, stdin, err := o.fingerprint(ctx)
 	if err != nil {
@@ -112,6 +120,9 @@ func (j *job) open(format readers.Format, stdin io.Reader) error {
 }
 
 func (j *job) close() {
+	if c, ok := j.sender.(*talon.Client); ok && c != nil {
+		c.CloseIdleConnections()
+	}
 	if j.in != nil {
 		j.in.Close()
 	}
@@ -165,7 +176,7 @@ func (j *job) execute(ctx context.Context) (batch.Result, error) {
 	defer context.AfterFunc(ctx, func() {
 		j.log.Warn(fmt.Sprintf("%v: finishing requests in flight, then stopping (send it again to exit at once)", context.Cause(ctx)))
 	})()
-	prog := startProgress(j.o, j.stats, j.in, j.log)
+	prog := startProgress(j.o, j.stats, j.in, j.st.prior(), j.o.console)
 	cfg := j.config()
 	res, err := batch.Run(ctx, j.inc.source(j.rd), cfg)
 	err = j.inc.finish(ctx, err, cfg)
@@ -214,11 +225,32 @@ func (j *job) finish(rep *report, res batch.Result, runErr error, elapsed time.D
 		runErr = err
 	}
 	j.rejects = nil
+	if runErr == nil || j.o.Checkpoint == "" {
+		// A checkpoint that a later run resumes records the file's length:
+		// only a finished file may be reordered.
+		j.sortRejects()
+	}
 	rep.fill(j.st, res, elapsed)
+	rep.GraceExpired = res.GraceExpired
 	rep.RejectsPath = j.st.rejectsPath
 	j.inc.report(rep, runErr)
 	rep.summary(j.log, j.o)
 	return runErr
+}
+
+// maxSortRejects bounds the rejects file sorted in memory at the end of a
+// run; a bigger one keeps the order the outcomes came in.
+const maxSortRejects = 64 << 20
+
+func (j *job) sortRejects() {
+	sorted, err := checkpoint.SortRejects(j.st.rejectsPath, maxSortRejects)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+	case err != nil:
+		j.log.Warn(err.Error())
+	case !sorted:
+		j.log.Info(fmt.Sprintf("the rejects file %s is over %d MiB; its rejects stay in the order they came", j.st.rejectsPath, maxSortRejects>>20))
+	}
 }
 
 // outcome turns the run's result into the command's error (and so its exit code).
@@ -230,11 +262,10 @@ func (o *syncOptions) outcome(rep *report, runErr error) error {
 	case runErr == nil:
 		return nil
 	case errors.Is(runErr, batch.ErrInterrupted):
-		if o.Checkpoint != "" {
-			o.log().Info("interrupted; the checkpoint is saved. Resume with the same command: " + o.commandLine())
-		} else {
-			o.log().Info("interrupted; without --checkpoint a new run sends the whole input again")
+		if rep.GraceExpired {
+			o.log().Warn(fmt.Sprintf("the grace period (--grace %v) ran out: the requests still in flight were cancelled, and their rows are not confirmed", o.Grace))
 		}
+		o.log().Info(o.resumeHint())
 		return quiet(runErr)
 	case errors.As(runErr, &apiErr) && (apiErr.Status == 401 || apiErr.Status == 403):
 		return fmt.Errorf("the API refused the key (%d %s): check $TALON_API_KEY or --api-key-file, and that the key belongs to the Application of this base URL: %w", apiErr.Status, apiErr.Message, runErr)

@@ -70,6 +70,8 @@ type syncOptions struct {
 	// reportUnwritable is set when --report cannot be written: the run
 	// then ends without one.
 	reportUnwritable bool
+	// console is the run's stderr, shared by the log lines and the bar.
+	console *console
 }
 
 // newSyncOptions returns the options of a sync command for entity with

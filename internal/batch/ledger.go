@@ -55,6 +55,7 @@ func (l *ledger) addRows(rows []readers.Row) {
 		return
 	}
 	l.stats.Read.Add(int64(len(rows)))
+	l.stats.ReadOffset.Store(rows[len(rows)-1].Resume.Offset)
 	if !l.track {
 		return
 	}

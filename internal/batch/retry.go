@@ -80,12 +80,15 @@ type gate struct {
 	until time.Time
 }
 
-func (g *gate) pause(now time.Time, d time.Duration) {
+// pause holds every lane until now+d, or longer if an earlier pause ends
+// later, and returns when the pause ends.
+func (g *gate) pause(now time.Time, d time.Duration) time.Time {
 	g.mu.Lock()
+	defer g.mu.Unlock()
 	if t := now.Add(d); t.After(g.until) {
 		g.until = t
 	}
-	g.mu.Unlock()
+	return g.until
 }
 
 func (g *gate) wait(ctx context.Context, now func() time.Time) error {

@@ -23,6 +23,13 @@ type Stats struct {
 	Attempted   atomic.Int64
 	APIRejected atomic.Int64 // rows the API rejected (a subset of Rejected)
 	WouldSend   atomic.Int64 // rows a dry run would have sent
+	// ReadOffset is the stream offset where the last row read starts.
+	ReadOffset atomic.Int64
+	// InFlight is the number of requests being sent now.
+	InFlight atomic.Int64
+	// PausedUntil is when the pause after the last 429 ends, in Unix
+	// nanoseconds (0: none yet).
+	PausedUntil atomic.Int64
 }
 
 // Snapshot returns the counters of this run.

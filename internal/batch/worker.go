@@ -185,7 +185,9 @@ func (w *worker) send(ctx, sendCtx context.Context, rows []readers.Row) error {
 			}
 		}
 		w.cfg.Stats.Requests.Add(1)
+		w.cfg.Stats.InFlight.Add(1)
 		err := w.cfg.Sender.Send(sendCtx, req)
+		w.cfg.Stats.InFlight.Add(-1)
 		var apiErr *talon.APIError
 		if err == nil || errors.As(err, &apiErr) {
 			w.r.reached.Store(true)
@@ -216,7 +218,8 @@ func (w *worker) send(ctx, sendCtx context.Context, rows []readers.Row) error {
 			return &RetryError{Attempts: attempt + 1, Err: err}
 		}
 		if apiErr != nil && apiErr.Status == 429 {
-			w.r.gate.pause(w.cfg.Now(), d)
+			until := w.r.gate.pause(w.cfg.Now(), d)
+			w.cfg.Stats.PausedUntil.Store(until.UnixNano())
 		}
 		w.r.warnRetry(attempt+1, d, err)
 		if err := sleep(ctx, d); err != nil {

@@ -13,6 +13,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -67,6 +69,26 @@ func (s Settings) String() string {
 	return string(b)
 }
 
+// diff names the settings that differ between s, a checkpoint's, and now,
+// this run's, by the flags that set them.
+func (s Settings) diff(now Settings) string {
+	var d []string
+	add := func(flag string, was, is any) {
+		if was != is {
+			d = append(d, fmt.Sprintf("%s was %v, now %v", flag, was, is))
+		}
+	}
+	add("the command", s.Entity, now.Entity)
+	add("--format", s.Format, now.Format)
+	add("--delimiter", strconv.Quote(s.Delimiter), strconv.Quote(now.Delimiter))
+	add("--catalog-id", s.CatalogID, now.CatalogID)
+	add("--audience-id", s.AudienceID, now.AudienceID)
+	add("--action", s.Action, now.Action)
+	add("--batch-size", s.BatchSize, now.BatchSize)
+	add("--workers", s.Lanes, now.Lanes)
+	return strings.Join(d, ", ")
+}
+
 // Read loads the checkpoint at path. A missing file returns an error that
 // matches fs.ErrNotExist.
 func Read(path string) (*Record, error) {
@@ -88,7 +110,7 @@ func Read(path string) (*Record, error) {
 // returns an error matching ErrMismatch that says what differs.
 func (c *Record) Check(in Fingerprint, s Settings) error {
 	if c.Settings != s {
-		return fmt.Errorf("%w: it was written with settings %s, this run has %s", ErrMismatch, c.Settings, s)
+		return fmt.Errorf("%w: %s", ErrMismatch, c.Settings.diff(s))
 	}
 	if !c.Input.Same(in) {
 		return fmt.Errorf("%w: it was written for another input (%s), this run reads %s", ErrMismatch, c.Input, in)

@@ -2,9 +2,13 @@ package checkpoint
 
 import (
 	"bufio"
+	"bytes"
+	"cmp"
 	"encoding/json"
 	"fmt"
+	"math"
 	"os"
+	"slices"
 )
 
 // Reject is one line of the rejects file.
@@ -112,3 +116,54 @@ func (r *RejectsFile) Close(removeIfEmpty bool) error {
 
 // Path returns the file's path.
 func (r *RejectsFile) Path() string { return r.f.Name() }
+
+// SortRejects rewrites the rejects file at path with its rejects in input
+// line order (rejects are written as their outcome is known: a row the API
+// refused comes after rows read later that were rejected while reading).
+// Rejects without a line (removals of a prune) go last; rejects of one line
+// keep their order. A file over limit bytes is left as it is, and sorted
+// reports false. The rewrite is atomic; the file keeps mode 0600.
+func SortRejects(path string, limit int64) (sorted bool, err error) {
+	st, err := os.Stat(path)
+	if err != nil || st.Size() > limit {
+		return false, err
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return false, err
+	}
+	type line struct {
+		n    int64
+		text []byte
+	}
+	var lines []line
+	for rest := data; len(rest) > 0; {
+		text, tail, _ := bytes.Cut(rest, []byte("\n"))
+		rest = tail
+		if len(bytes.TrimSpace(text)) == 0 {
+			continue
+		}
+		var r struct {
+			Line int64 `json:"line"`
+		}
+		if json.Unmarshal(text, &r) != nil {
+			return false, fmt.Errorf("sort rejects file: a line is not a reject: %.80q", text)
+		}
+		if r.Line <= 0 {
+			r.Line = math.MaxInt64
+		}
+		lines = append(lines, line{n: r.Line, text: text})
+	}
+	if slices.IsSortedFunc(lines, func(a, b line) int { return cmp.Compare(a.n, b.n) }) {
+		return true, nil
+	}
+	slices.SortStableFunc(lines, func(a, b line) int { return cmp.Compare(a.n, b.n) })
+	out := make([]byte, 0, len(data))
+	for _, l := range lines {
+		out = append(append(out, l.text...), '\n')
+	}
+	if err := WriteFileAtomic(path, out); err != nil {
+		return false, fmt.Errorf("sort rejects file: %w", err)
+	}
+	return true, nil
+}

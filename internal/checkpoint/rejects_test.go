@@ -35,3 +35,30 @@ func TestSkipper(t *testing.T) {
 	}
 	assert.Equal(t, []int64{2, 3, 4, 8}, got)
 }
+
+func TestSortRejects(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "r.jsonl")
+	in := `{"line":9,"error":"line 9: api 400"}` + "\n" +
+		`{"line":3,"error":"line 3: bad value"}` + "\n" +
+		`{"line":0,"error":"api 400 (a removal)"}` + "\n" +
+		`{"line":9,"error":"second reject of line 9"}` + "\n" +
+		`{"line":5,"error":"line 5: bad value"}` + "\n"
+	require.NoError(t, os.WriteFile(path, []byte(in), 0o600))
+	sorted, err := SortRejects(path, 1<<20)
+	require.NoError(t, err)
+	assert.True(t, sorted)
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	assert.Equal(t, `{"line":3,"error":"line 3: bad value"}`+"\n"+
+		`{"line":5,"error":"line 5: bad value"}`+"\n"+
+		`{"line":9,"error":"line 9: api 400"}`+"\n"+
+		`{"line":9,"error":"second reject of line 9"}`+"\n"+
+		`{"line":0,"error":"api 400 (a removal)"}`+"\n", string(b))
+	st, err := os.Stat(path)
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o600), st.Mode().Perm())
+
+	sorted, err = SortRejects(path, 10)
+	require.NoError(t, err)
+	assert.False(t, sorted, "a file over the limit is left as it is")
+}

@@ -109,6 +109,10 @@ func (in *Input) Grew() bool {
 // (compressed bytes for gzip). It is safe to call from any goroutine.
 func (in *Input) BytesRead() int64 { return in.count.n.Load() }
 
+// Compressed reports whether the input is gzipped: then row offsets are in
+// the decompressed stream, and only BytesRead relates to Size.
+func (in *Input) Compressed() bool { return in.gz != nil }
+
 // Close closes the file; it does not close stdin.
 func (in *Input) Close() error {
 	var err error

@@ -348,3 +348,7 @@ func drainAndClose(body io.ReadCloser, limit int64) {
 	_, _ = io.CopyN(io.Discard, body, limit)
 	_ = body.Close()
 }
+
+// CloseIdleConnections closes the connections the client keeps open for
+// reuse; call it when the client's work is done.
+func (c *Client) CloseIdleConnections() { c.hc.CloseIdleConnections() }
