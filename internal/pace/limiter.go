@@ -121,7 +121,8 @@ type Limiter struct {
 	inflight int // slots taken
 	sending  int // slots whose request was sent
 	waiters  []*waiter
-	adaptive // guarded by mu
+	maxLimit int // the highest limit applied
+	adaptive     // guarded by mu
 }
 
 // waiter is a goroutine waiting in Acquire.
@@ -236,6 +237,7 @@ func (l *Limiter) release(now time.Time, t Ticket, o Outcome) {
 	if l.cfg.Fixed == 0 {
 		l.observeLocked(now, t, o)
 	}
+	l.maxLimit = max(l.maxLimit, l.effLocked())
 	l.grantLocked()
 }
 
@@ -262,8 +264,9 @@ func (l *Limiter) grantLocked() {
 
 // LimiterStats are a Limiter's figures at one moment.
 type LimiterStats struct {
-	// Limit is the current limit on requests in flight.
-	Limit int
+	// Limit is the current limit on requests in flight; MaxLimit the
+	// highest so far.
+	Limit, MaxLimit int
 	// InFlight is the number of slots taken.
 	InFlight int
 	// Sending is the number of requests sent and not yet answered.
@@ -284,6 +287,7 @@ func (l *Limiter) Stats() LimiterStats {
 	defer l.mu.Unlock()
 	return LimiterStats{
 		Limit:     l.effLocked(),
+		MaxLimit:  max(l.maxLimit, l.effLocked()),
 		InFlight:  l.inflight,
 		Sending:   l.sending,
 		Waiting:   len(l.waiters),

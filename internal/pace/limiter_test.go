@@ -51,6 +51,10 @@ func TestLimiterSlowStart(t *testing.T) {
 		got = append(got, fill(t, l, clock, 100*time.Millisecond, OK))
 	}
 	assert.Equal(t, []int{12, 24, 32, 32}, got, "doubling per round trip up to Max")
+	fill(t, l, clock, 100*time.Millisecond, Throttled)
+	st := l.Stats()
+	assert.Equal(t, 28, st.Limit)
+	assert.Equal(t, 32, st.MaxLimit)
 }
 
 func TestLimiterGrowsOnlyWhenFull(t *testing.T) {

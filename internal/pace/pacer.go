@@ -113,9 +113,9 @@ type Stats struct {
 	Learned float64
 	// Cap is the hard cap (--rate), 0 for none.
 	Cap float64
-	// Limit is the concurrency limit, InFlight the requests sent and not
-	// yet answered.
-	Limit, InFlight int
+	// Limit is the concurrency limit, MaxLimit the highest so far,
+	// InFlight the requests sent and not yet answered.
+	Limit, MaxLimit, InFlight int
 	// Latency is the mean latency of the last window of answers.
 	Latency time.Duration
 	// Requests counts the permits given back; Throttled the 429s among
@@ -135,6 +135,7 @@ func (p *Pacer) Stats() Stats {
 		Learned:   rs.Learned,
 		Cap:       rs.Cap,
 		Limit:     ls.Limit,
+		MaxLimit:  ls.MaxLimit,
 		InFlight:  ls.Sending,
 		Latency:   ls.Latency,
 		Requests:  c.requests,
