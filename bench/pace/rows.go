@@ -36,7 +36,7 @@ type result struct {
 	Elapsed   float64 `json:"elapsed"`  // the run's own elapsed_seconds
 	Wall      float64 `json:"wall"`     // the process, start to exit
 	CPU       float64 `json:"cpu"`      // the process's user + system seconds
-	Ideal     float64 `json:"ideal"`    // seconds, 0 if the row has none
+	Ideal     float64 `json:"ideal"`    // seconds for ceil(read/1000) batches, 0 if none
 	Settle    float64 `json:"settle"`   // step rows: seconds after the step; -1 never
 	ExitCode  int     `json:"exit_code"`
 	samples   []sample

@@ -15,6 +15,9 @@ import (
 	"github.com/talonsync/talonsync/internal/talon/emulator"
 )
 
+// batchSize is talonsync's default --batch-size.
+const batchSize = 1000
+
 // sampleEvery is how often a run samples the emulator's counters.
 const sampleEvery = 100 * time.Millisecond
 
@@ -122,7 +125,9 @@ func (rn *runner) run(ctx context.Context, rw row) (result, error) {
 	st := srv.Stats()
 	res.Read, res.Delivered, res.Batches, res.Elapsed = r.Read, r.Delivered, r.Batches, r.ElapsedSeconds
 	res.Requests, res.Limited = st.RequestsTotal, st.RateLimited
-	res.Ideal = idealFor(rw.name, r.Batches)
+	// The ideal counts the fewest batches the rows fit in, not the ones
+	// sent: partial batches (one per lane at the end) are a cost too.
+	res.Ideal = idealFor(rw.name, (r.Read+batchSize-1)/batchSize)
 	res.samples, res.stepTime = samples, stepTime
 	if rw.stepAt > 0 {
 		res.Settle = settleTime(samples, stepTime)
