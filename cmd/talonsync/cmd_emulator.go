@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"math"
 	"os/signal"
 	"strconv"
 	"strings"
@@ -68,7 +69,11 @@ POST /emulator/reset, POST /emulator/save (with --state).`,
 	f.DurationVar(&o.Faults.Latency, "latency", 0, "added latency per request")
 	f.DurationVar(&o.Faults.Jitter, "jitter", 0, "added random latency, uniform in [0, jitter)")
 	f.Float64Var(&o.Faults.Fail429, "fail-429", 0, "share of requests answered 429 (0-1)")
-	f.DurationVar(&o.Faults.RetryAfter, "retry-after", time.Second, "Retry-After of the 429 answers")
+	f.DurationVar(&o.Faults.RetryAfter, "retry-after", time.Second, "Retry-After of the --fail-429 answers")
+	f.BoolVar(&o.Faults.NoRetryAfter, "no-retry-after", false, "answer 429 without a Retry-After header (--fail-429 and --rate-limit)")
+	f.Float64Var(&o.Faults.RateLimit, "rate-limit", 0, "rate limit in requests/s, a token bucket: beyond it 429 at once, with a whole-second Retry-After (0: none)")
+	f.IntVar(&o.Faults.Burst, "burst", 1, "requests the --rate-limit bucket lets through at once after a quiet spell")
+	f.IntVar(&o.Faults.Capacity, "capacity", 0, "most requests processed at once, each for --latency; the rest queue, so latency grows with load (0: no limit)")
 	f.Float64Var(&o.Faults.Fail5xx, "fail-5xx", 0, "share of requests answered 500/502/503 (0-1)")
 	f.Float64Var(&o.Faults.CutAfterApply, "cut-after-apply", 0, "share of requests applied, then cut before the answer (0-1)")
 	return cmd
@@ -90,6 +95,14 @@ func (o *emulatorOptions) options() (emulator.Options, error) {
 		if p.v < 0 || p.v > 1 {
 			return emulator.Options{}, usage(fmt.Errorf("%s must be between 0 and 1, got %v", p.name, p.v))
 		}
+	}
+	switch {
+	case o.Faults.RateLimit < 0 || math.IsNaN(o.Faults.RateLimit) || math.IsInf(o.Faults.RateLimit, 0):
+		return emulator.Options{}, usage(fmt.Errorf("--rate-limit must be a number >= 0, got %v", o.Faults.RateLimit))
+	case o.Faults.Burst < 1:
+		return emulator.Options{}, usage(fmt.Errorf("--burst must be at least 1, got %d", o.Faults.Burst))
+	case o.Faults.Capacity < 0:
+		return emulator.Options{}, usage(fmt.Errorf("--capacity must not be negative, got %d", o.Faults.Capacity))
 	}
 	opts := emulator.Options{
 		APIKey: o.APIKey, Catalogs: cats, Audiences: auds, Faults: o.Faults,

@@ -11,14 +11,19 @@ import (
 	"time"
 )
 
-// Faults are the failures the emulator injects. Every API request first
-// waits Latency plus a uniform random share of Jitter; then it is answered
-// 429 with probability Fail429 or 500/502/503 with probability Fail5xx
-// (neither applied); otherwise it is applied, and with probability
-// CutAfterApply the connection is then closed without an answer. Shares are
-// in [0, 1] and Fail429+Fail5xx must not exceed 1. Requests rejected before
-// the apply step (401, 400, 404) get the latency but no other fault, and a
-// 409 is answered at once.
+// Faults are the failures and limits the emulator injects. An API request
+// with valid credentials first meets the rate limit: beyond RateLimit
+// requests per second (a token bucket of Burst) it is answered 429 at once,
+// as by a gateway in front of the API. Then it waits for a place among the
+// Capacity requests processed at once, in arrival order, so latency grows
+// with load. Processing waits Latency plus a uniform random share of
+// Jitter; then the request is answered 429 with probability Fail429 or
+// 500/502/503 with probability Fail5xx (neither applied); otherwise it is
+// applied, and with probability CutAfterApply the connection is then closed
+// without an answer. Shares are in [0, 1] and Fail429+Fail5xx must not
+// exceed 1. Requests rejected before the apply step (400, 404) get the
+// latency but no other fault; a 401 gets the latency only; and a 409 is
+// answered at once.
 type Faults struct {
 	// Latency is added to every API request.
 	Latency time.Duration
@@ -29,8 +34,19 @@ type Faults struct {
 	// RetryAfter is the Retry-After of 429 answers, rounded up to whole
 	// seconds. 0 means 1s.
 	RetryAfter time.Duration
-	// NoRetryAfter omits the Retry-After header from 429 answers.
+	// NoRetryAfter omits the Retry-After header from 429 answers, the
+	// rate limit's and Fail429's.
 	NoRetryAfter bool
+	// RateLimit, when positive, is the rate limit in requests per second.
+	// Its 429s carry a whole-second Retry-After: the time until the next
+	// token comes, rounded up, at least 1.
+	RateLimit float64
+	// Burst is the size of the rate limit's bucket: how many requests may
+	// come at once after a quiet spell. 0 means 1.
+	Burst int
+	// Capacity, when positive, is the most requests processed at once; the
+	// others queue. 0 means no limit.
+	Capacity int
 	// Fail5xx is the share of requests answered 500, 502 or 503 and not
 	// applied.
 	Fail5xx float64
@@ -54,6 +70,12 @@ func (f Faults) validate() error {
 	if f.Latency < 0 || f.Jitter < 0 || f.RetryAfter < 0 {
 		return errors.New("faults: negative duration")
 	}
+	if math.IsNaN(f.RateLimit) || math.IsInf(f.RateLimit, 0) || f.RateLimit < 0 {
+		return fmt.Errorf("faults: RateLimit=%v is not a finite number >= 0", f.RateLimit)
+	}
+	if f.Burst < 0 || f.Capacity < 0 {
+		return errors.New("faults: negative Burst or Capacity")
+	}
 	return nil
 }
 
@@ -68,14 +90,35 @@ func (f Faults) clamp() Faults {
 	f.Fail429, f.Fail5xx, f.CutAfterApply = c(f.Fail429), c(f.Fail5xx), c(f.CutAfterApply)
 	f.Fail5xx = math.Min(f.Fail5xx, 1-f.Fail429)
 	f.Latency, f.Jitter, f.RetryAfter = max(f.Latency, 0), max(f.Jitter, 0), max(f.RetryAfter, 0)
+	if math.IsNaN(f.RateLimit) || math.IsInf(f.RateLimit, 0) || f.RateLimit < 0 {
+		f.RateLimit = 0
+	}
+	f.Burst, f.Capacity = max(f.Burst, 0), max(f.Capacity, 0)
 	return f
 }
 
 // SetFaults replaces the injected faults; requests already past their
-// fault decision are not affected. Invalid shares and durations are clamped
-// into range (Fail5xx is lowered so that Fail429+Fail5xx <= 1).
+// fault decision are not affected. Invalid values are clamped into range
+// (Fail5xx is lowered so that Fail429+Fail5xx <= 1, a bad RateLimit turns
+// the limit off). A changed rate limit keeps the tokens its bucket holds;
+// a changed Capacity admits queued requests at once if it grew.
 func (s *Server) SetFaults(f Faults) {
-	s.faults.set(f.clamp())
+	f = f.clamp()
+	s.faults.set(f)
+	s.applyLimits(f)
+}
+
+// applyLimits configures the rate limit and the capacity from f.
+func (s *Server) applyLimits(f Faults) {
+	s.bucket.set(s.now(), f.RateLimit, f.Burst)
+	s.capacity.setCap(f.Capacity)
+}
+
+// noRetryAfter reports whether 429s go without Retry-After now.
+func (fs *faultState) noRetryAfter() bool {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	return fs.f.NoRetryAfter
 }
 
 // faultState holds the current Faults and the seeded RNG behind them.

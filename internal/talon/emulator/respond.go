@@ -172,6 +172,16 @@ func (s *Server) writeFault(w http.ResponseWriter, plan faultPlan) {
 	s.writeError(w, e)
 }
 
+// rateLimited answers 429 for the rate limit, at once.
+func (s *Server) rateLimited(w http.ResponseWriter, retryAfter int) {
+	s.stats.rateLimited.Add(1)
+	if !s.faults.noRetryAfter() {
+		w.Header().Set("Retry-After", strconv.Itoa(retryAfter))
+	}
+	s.writeError(w, newError(http.StatusTooManyRequests, "rate limit exceeded",
+		entry("too many requests", "the emulator's rate limit is exceeded; the request was not applied", source{})))
+}
+
 // cut closes the connection without answering. It hijacks the connection
 // where it can (HTTP/1.x); elsewhere it aborts the handler, which makes
 // net/http drop the connection or reset the stream.

@@ -1,6 +1,7 @@
 package emulator
 
 import (
+	"bytes"
 	"context"
 	"crypto/subtle"
 	"errors"
@@ -75,6 +76,10 @@ type Server struct {
 	idem      idempotencyCache
 	stats     counters
 	faults    faultState
+	bucket    tokenBucket
+	capacity  capacityGate
+	// now is the rate limit's clock; tests replace it.
+	now func() time.Time
 
 	mu sync.Mutex // guards st
 	st store
@@ -117,6 +122,7 @@ func New(opts Options) (*Server, error) {
 		inflight:  newInflight(),
 		idem:      newIdempotencyCache(idempotencyKeep),
 		st:        newStore(),
+		now:       time.Now,
 	}
 	for _, id := range opts.Catalogs {
 		if id <= 0 {
@@ -137,6 +143,7 @@ func New(opts Options) (*Server, error) {
 		return nil, fmt.Errorf("emulator: %w", err)
 	}
 	s.faults.init(opts.Faults, opts.Seed)
+	s.applyLimits(opts.Faults)
 	s.stats.reset()
 	if opts.StateFile != "" {
 		if err := s.load(opts.StateFile); err != nil {
@@ -153,9 +160,18 @@ func Start(opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := s.start(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// start listens on 127.0.0.1 on a free port and serves in a goroutine
+// owned by the Server, until Close.
+func (s *Server) start() error {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return nil, fmt.Errorf("emulator: listen: %w", err)
+		return fmt.Errorf("emulator: listen: %w", err)
 	}
 	srv := s.httpServer()
 	s.lmu.Lock()
@@ -165,7 +181,7 @@ func Start(opts Options) (*Server, error) {
 		defer close(s.done)
 		_ = srv.Serve(ln) // always ErrServerClosed after Close
 	}()
-	return s, nil
+	return nil
 }
 
 // Serve listens on addr, calls ready with the base URL, and serves until
@@ -277,6 +293,27 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			entry("invalid credentials", `expected header "Authorization: ApiKey-v1 <key>" with a valid key`, source{Parameter: "Authorization"})))
 		return
 	}
+	if ok, retryAfter := s.bucket.take(s.now()); !ok {
+		s.rateLimited(w, retryAfter)
+		return
+	}
+	if s.capacity.limited() {
+		// net/http notices a client that went away only once the body is
+		// read to its end: read it before queueing, so a request whose
+		// client gave up in the queue is dropped, not applied later (after
+		// a newer request for the same key, perhaps).
+		body, aerr := readBody(w, r)
+		if aerr != nil {
+			s.writeError(w, aerr)
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+	}
+	if !s.capacity.enter(r.Context()) {
+		s.stats.record(statusClientGone)
+		return
+	}
+	defer s.capacity.leave()
 	if rt.ep == talon.EndpointCatalog && !s.catalogs[rt.catalogID] {
 		s.fail(w, r, newError(http.StatusNotFound, "catalog not found",
 			entry("not found", "no catalog with id "+strconv.FormatInt(rt.catalogID, 10), source{Parameter: "catalogId"})))

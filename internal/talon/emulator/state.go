@@ -168,6 +168,7 @@ func (s *Server) Reset() {
 	s.mu.Unlock()
 	s.idem.reset()
 	s.stats.reset()
+	s.capacity.resetMax()
 }
 
 // saveIfSet saves the state to Options.StateFile when one is set.

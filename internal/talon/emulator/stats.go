@@ -27,6 +27,13 @@ type Stats struct {
 	CutConnections int64 `json:"cut_connections"`
 	// IdempotentReplays counts answers replayed for a known Idempotency-Key.
 	IdempotentReplays int64 `json:"idempotent_replays"`
+	// RateLimited counts the 429s of the rate limit (Faults.RateLimit);
+	// Requests[429] also holds Fail429's.
+	RateLimited int64 `json:"rate_limited"`
+	// Queued is the number of requests waiting for a place in processing
+	// now (Faults.Capacity); MaxQueued the most that waited at once.
+	Queued    int64 `json:"queued"`
+	MaxQueued int64 `json:"max_queued"`
 }
 
 // counters are the live counters behind Stats.
@@ -34,15 +41,15 @@ type counters struct {
 	mu       sync.Mutex
 	byStatus map[int]int64
 
-	total, received, applied, conflicts, cuts, replays atomic.Int64
-	inFlight, maxInFlight                              atomic.Int64
+	total, received, applied, conflicts, cuts, replays, rateLimited atomic.Int64
+	inFlight, maxInFlight                                           atomic.Int64
 }
 
 func (c *counters) reset() {
 	c.mu.Lock()
 	c.byStatus = make(map[int]int64)
 	c.mu.Unlock()
-	for _, v := range []*atomic.Int64{&c.total, &c.received, &c.applied, &c.conflicts, &c.cuts, &c.replays, &c.maxInFlight} {
+	for _, v := range []*atomic.Int64{&c.total, &c.received, &c.applied, &c.conflicts, &c.cuts, &c.replays, &c.rateLimited, &c.maxInFlight} {
 		v.Store(0)
 	}
 }
@@ -75,6 +82,7 @@ func (s *Server) Stats() Stats {
 	c.mu.Lock()
 	byStatus := maps.Clone(c.byStatus)
 	c.mu.Unlock()
+	queued, maxQueued := s.capacity.queued()
 	return Stats{
 		Requests:          byStatus,
 		RequestsTotal:     c.total.Load(),
@@ -84,5 +92,8 @@ func (s *Server) Stats() Stats {
 		Conflicts:         c.conflicts.Load(),
 		CutConnections:    c.cuts.Load(),
 		IdempotentReplays: c.replays.Load(),
+		RateLimited:       c.rateLimited.Load(),
+		Queued:            int64(queued),
+		MaxQueued:         int64(maxQueued),
 	}
 }
