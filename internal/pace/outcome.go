@@ -1,9 +1,7 @@
 package pace
 
 import (
-	"context"
 	"errors"
-	"net"
 	"net/http"
 
 	"github.com/talonsync/talonsync/internal/talon"
@@ -34,12 +32,8 @@ func OutcomeOf(err error) Outcome {
 		}
 		return Ignored
 	}
-	var te *talon.TransportError
-	if errors.As(err, &te) {
-		var ne net.Error
-		if errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()) {
-			return Failed
-		}
+	if talon.Timeout(err) {
+		return Failed
 	}
 	return Ignored
 }

@@ -254,23 +254,23 @@ func (b Batch) query() string {
 	return "?silent=yes"
 }
 
-// validate returns an errInvalidBatch error for a batch the API would refuse
+// validate returns an ErrInvalidBatch error for a batch the API would refuse
 // as a whole.
 func (b Batch) validate() error {
 	if b.path() == "" {
-		return fmt.Errorf("%w: unknown endpoint %d", errInvalidBatch, int(b.Endpoint))
+		return fmt.Errorf("%w: unknown endpoint %d", ErrInvalidBatch, int(b.Endpoint))
 	}
 	if len(b.Items) == 0 || len(b.Items) > MaxItems {
-		return fmt.Errorf("%w: %s with %d items, want 1 to %d", errInvalidBatch, b.Endpoint, len(b.Items), MaxItems)
+		return fmt.Errorf("%w: %s with %d items, want 1 to %d", ErrInvalidBatch, b.Endpoint, len(b.Items), MaxItems)
 	}
 	if b.Endpoint == EndpointCatalog && b.CatalogID <= 0 {
-		return fmt.Errorf("%w: catalog id %d", errInvalidBatch, b.CatalogID)
+		return fmt.Errorf("%w: catalog id %d", ErrInvalidBatch, b.CatalogID)
 	}
 	var typ ActionType
 	for i := range b.Items {
 		it := &b.Items[i]
 		if len(it.JSON) == 0 {
-			return fmt.Errorf("%w: item %d is empty", errInvalidBatch, i)
+			return fmt.Errorf("%w: item %d is empty", ErrInvalidBatch, i)
 		}
 		if b.Endpoint != EndpointCatalog || it.Type == "" {
 			continue
@@ -278,7 +278,7 @@ func (b Batch) validate() error {
 		if typ == "" {
 			typ = it.Type
 		} else if it.Type != typ {
-			return fmt.Errorf("%w: item %d is %s after %s: one action type per request", errInvalidBatch, i, it.Type, typ)
+			return fmt.Errorf("%w: item %d is %s after %s: one action type per request", ErrInvalidBatch, i, it.Type, typ)
 		}
 	}
 	return nil
@@ -322,7 +322,7 @@ func (c *Client) Send(ctx context.Context, b Batch) error {
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			return fmt.Errorf("%s: %w", b.Endpoint, ctxErr)
 		}
-		return &transportError{Endpoint: b.Endpoint, Host: c.host, Err: scrubErr(err, cred.key)}
+		return &TransportError{Endpoint: b.Endpoint, Host: c.host, Err: scrubErr(err, cred.key)}
 	}
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 		drainAndClose(resp.Body, c.maxBody)

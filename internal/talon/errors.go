@@ -43,11 +43,11 @@ func (c Class) String() string {
 // a loopback address, unless Config.AllowInsecureHTTP is set.
 var ErrInsecureURL = errors.New("talon: plain http to a non-loopback host; use https or set AllowInsecureHTTP")
 
-// errInvalidBatch is returned by Send, before any request is made, for a batch
+// ErrInvalidBatch is returned by Send, before any request is made, for a batch
 // the API would refuse as a whole: an unknown endpoint, no items or more than
 // MaxItems, an empty item, a catalog batch without a catalog ID or with more
 // than one action type. ClassOf reports it as fatal: it is a program error.
-var errInvalidBatch = errors.New("talon: invalid batch")
+var ErrInvalidBatch = errors.New("talon: invalid batch")
 
 // ErrorDetail is one element of an error answer's "errors" array.
 type ErrorDetail struct {
@@ -138,10 +138,10 @@ func (e *APIError) itemIndexes() []int {
 	return slices.Compact(idx)
 }
 
-// transportError is a request that got no HTTP answer: a refused or reset
+// TransportError is a request that got no HTTP answer: a refused or reset
 // connection, a timeout of the HTTP client, a connection closed before the
 // answer. ClassOf reports it as retryable. Err is the error from net/http.
-type transportError struct {
+type TransportError struct {
 	Endpoint Endpoint
 	// Host is the scheme and host of the base URL, e.g. https://acme.talon.one.
 	Host string
@@ -149,7 +149,7 @@ type transportError struct {
 }
 
 // Error returns "<endpoint>: send: <cause>".
-func (e *transportError) Error() string {
+func (e *TransportError) Error() string {
 	cause := "unknown error"
 	if ue, ok := e.Err.(*url.Error); ok && ue.Err != nil {
 		cause = ue.Err.Error()
@@ -160,7 +160,7 @@ func (e *transportError) Error() string {
 }
 
 // Unwrap returns Err.
-func (e *transportError) Unwrap() error { return e.Err }
+func (e *TransportError) Unwrap() error { return e.Err }
 
 // ClassOf classifies an error returned by this package: an *APIError has its
 // Class, a request that got no answer is retryable, and anything else (the
@@ -174,7 +174,7 @@ func ClassOf(err error) Class {
 	if errors.As(err, &ae) {
 		return ae.Class
 	}
-	var te *transportError
+	var te *TransportError
 	if errors.As(err, &te) {
 		return ClassRetryable
 	}

@@ -1,11 +1,6 @@
 package talon
 
 // The unexported names the external tests (package talon_test) use.
-var (
-	IdempotencyKey  = idempotencyKey
-	ErrInvalidBatch = errInvalidBatch
-)
-
-type TransportError = transportError
+var IdempotencyKey = idempotencyKey
 
 func (e *APIError) ItemIndexes() []int { return e.itemIndexes() }

@@ -1,6 +1,7 @@
 package talon
 
 import (
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
@@ -16,7 +17,7 @@ import (
 // requests such an error means the base URL or the network is wrong; later
 // it is an outage, worth retrying. cause describes it in a few words.
 func Unreachable(err error) (cause string, ok bool) {
-	var te *transportError
+	var te *TransportError
 	if !errors.As(err, &te) {
 		return "", false
 	}
@@ -61,9 +62,21 @@ func tlsCause(err error) string {
 // HostOf returns the scheme and host of the base URL a transport error's
 // request went to, or "" when err is not one.
 func HostOf(err error) string {
-	var te *transportError
+	var te *TransportError
 	if errors.As(err, &te) {
 		return te.Host
 	}
 	return ""
+}
+
+// Timeout reports whether err is a request that got no answer in time: a
+// transport failure that is a timeout (of the HTTP client, a dial, a
+// response header).
+func Timeout(err error) bool {
+	var te *TransportError
+	if !errors.As(err, &te) {
+		return false
+	}
+	var ne net.Error
+	return errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout())
 }
