@@ -57,7 +57,7 @@ func (o *syncOptions) client() (*talon.Client, error) {
 	c, err := talon.New(talon.Config{
 		BaseURL:           base,
 		APIKey:            key,
-		HTTPClient:        newHTTPClient(o.RequestTimeout, o.Workers),
+		HTTPClient:        newHTTPClient(o.RequestTimeout, o.lanes()),
 		AllowInsecureHTTP: o.AllowInsecure,
 	})
 	if errors.Is(err, talon.ErrInsecureURL) {

@@ -52,7 +52,8 @@ func TestE2EUnreachable(t *testing.T) {
 			assert.Contains(t, res.Stderr, "warning: retrying", "the retries are visible without -v")
 			r := readReport(t, rep)
 			assert.Equal(t, "failed", r.Outcome)
-			assert.Positive(t, r.NotAttempted)
+			assert.Zero(t, r.Delivered)
+			assert.Equal(t, r.Read, r.Failed+r.NotAttempted, "every row read is failed or never attempted")
 		})
 	}
 }

@@ -25,12 +25,20 @@ func TestInterruptWhileWaitingOnStdin(t *testing.T) {
 	srv := startEmulator(t, emulator.Options{})
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()
-	cmd, _, errOut := cli{args: []string{"profiles", "--format", "csv", "-"}}.command(ctx, srv.URL(), testKey)
+	cmd, _, _ := cli{args: []string{"profiles", "-v", "--format", "csv", "-"}}.command(ctx, srv.URL(), testKey)
+	errOut := &syncBuffer{}
+	cmd.Stderr = errOut
 	stdin, err := cmd.StdinPipe() // held open, never written: a producer that is slow to start
 	require.NoError(t, err)
 	defer stdin.Close()
 	require.NoError(t, cmd.Start())
-	time.Sleep(300 * time.Millisecond)
+	// -v says when the run waits on stdin, so the signal comes after the
+	// handlers are in place however slow the machine.
+	for !strings.Contains(errOut.String(), "waiting for the input on stdin") {
+		require.NoError(t, ctx.Err(), "never waited on stdin: %s", errOut)
+		time.Sleep(5 * time.Millisecond)
+	}
+	time.Sleep(100 * time.Millisecond)
 	sent := time.Now()
 	require.NoError(t, cmd.Process.Signal(syscall.SIGINT))
 	err = cmd.Wait()
@@ -41,6 +49,24 @@ func TestInterruptWhileWaitingOnStdin(t *testing.T) {
 	assert.Less(t, took, slow(time.Second), "Ctrl-C took too long to stop a run waiting on stdin")
 	assert.Contains(t, errOut.String(), "interrupted")
 	assert.Zero(t, srv.Stats().RequestsTotal)
+}
+
+// syncBuffer is a bytes.Buffer safe for a writer and a reader at once.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 // cancelOn is a writer that cancels a context once what was written to it

@@ -544,8 +544,7 @@ func TestResumeSafetyChecks(t *testing.T) {
 			change func(*resumeRun)
 			says   string
 		}{
-			{"batch size", func(r *resumeRun) { r.batchSize = 50 }, `--batch-size was 100, now 50`},
-			{"workers", func(r *resumeRun) { r.workers = 2 }, `--workers was 4, now 2`},
+			{"delimiter", func(r *resumeRun) { r.extra = []string{"--delimiter", ";"} }, `--delimiter was ",", now ";"`},
 			{"catalog", func(r *resumeRun) { r.extra = []string{"--catalog-id", "2"} }, `--catalog-id was 1, now 2`},
 		}
 		for _, ch := range changes {
@@ -567,6 +566,20 @@ func TestResumeSafetyChecks(t *testing.T) {
 		r.extra = []string{"--restart"}
 		res := runCLI(t, srv.URL(), testKey, r.cli())
 		require.Equal(t, exitRejected, res.Code, res.Stderr)
+		assertCatalogState(t, srv, fx)
+		assertFinished(t, r, fx)
+	})
+
+	t.Run("unfinished checkpoint resumes with other workers and batch size", func(t *testing.T) {
+		t.Parallel()
+		fx := genCatalog(10000, 2000, 16, true)
+		srv := startResumeEmulator(t, resumeFaults)
+		r := newResumeRun(t, fx)
+		interrupt(t, srv, r.cli(), syscall.SIGINT, slow(10*time.Second))
+		r.batchSize, r.workers = 37, 7
+		res := runCLI(t, srv.URL(), testKey, r.cli())
+		require.Equal(t, exitRejected, res.Code, res.Stderr)
+		assert.Contains(t, res.Stderr, "resuming from checkpoint")
 		assertCatalogState(t, srv, fx)
 		assertFinished(t, r, fx)
 	})

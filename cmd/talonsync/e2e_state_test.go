@@ -401,7 +401,11 @@ func TestStateKillResume(t *testing.T) {
 	cmd, _, errOut := cli{args: args}.command(ctx, srv.URL(), testKey)
 	require.NoError(t, cmd.Start())
 	target := before + int64(len(ch.changed))/3
-	for srv.Stats().ItemsReceived < target && ctx.Err() == nil {
+	for ctx.Err() == nil {
+		// Killed once a third is sent and a checkpoint was written.
+		if _, err := os.Stat(ckpt); err == nil && srv.Stats().ItemsReceived >= target {
+			break
+		}
 		time.Sleep(2 * time.Millisecond)
 	}
 	require.NoError(t, syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL))

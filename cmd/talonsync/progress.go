@@ -12,6 +12,7 @@ import (
 
 	"github.com/talonsync/talonsync/internal/batch"
 	"github.com/talonsync/talonsync/internal/checkpoint"
+	"github.com/talonsync/talonsync/internal/pace"
 	"github.com/talonsync/talonsync/internal/readers"
 )
 
@@ -30,14 +31,15 @@ type progress struct {
 type progressSource struct {
 	entity string
 	stats  *batch.Stats
+	pacer  *pace.Pacer
 	in     *readers.Input
 	prior  checkpoint.Counts
 	start  time.Time
 }
 
-func startProgress(o *syncOptions, stats *batch.Stats, in *readers.Input, prior checkpoint.Counts, con *console) *progress {
+func startProgress(o *syncOptions, stats *batch.Stats, pacer *pace.Pacer, in *readers.Input, prior checkpoint.Counts, con *console) *progress {
 	p := &progress{done: make(chan struct{})}
-	src := &progressSource{entity: o.Entity.String(), stats: stats, in: in, prior: prior, start: time.Now()}
+	src := &progressSource{entity: o.Entity.String(), stats: stats, pacer: pacer, in: in, prior: prior, start: time.Now()}
 	// A bar is for a person at a terminal; with JSON logs, the status
 	// lines are the progress.
 	bar := o.LogFormat != "json" && (o.Progress == "always" || (o.Progress == "auto" && o.io().ErrTTY))
@@ -67,7 +69,8 @@ type view struct {
 	rejected  int64
 	rate      float64 // rows done per second in this run; 0 in its first second
 	eta       time.Duration
-	state     string // "", "retrying", "paused by a 429 for 3s"
+	state     string // "", "retrying", "paced at 25/s"
+	pace      pace.Stats
 }
 
 // look takes a view. retries is the retry count of the previous look, to
@@ -96,10 +99,13 @@ func (s *progressSource) look(retries *int64) view {
 			v.eta = time.Duration(float64(v.total-v.done) / v.rate * float64(time.Second))
 		}
 	}
-	if until := time.Unix(0, s.stats.PausedUntil.Load()); time.Until(until) > 0 {
-		v.state = fmt.Sprintf("paused by a 429 for %v", time.Until(until).Round(time.Second))
-	} else if c.Retries > *retries {
+	v.pace = s.pacer.Stats()
+	switch {
+	case c.Retries > *retries:
 		v.state = "retrying"
+	case v.pace.Learned > 0:
+		// After a 429 the pacer spaces requests at the rate it learned.
+		v.state = fmt.Sprintf("paced at %.3g req/s", v.pace.Learned)
 	}
 	*retries = c.Retries
 	return v
@@ -217,13 +223,19 @@ func (p *progress) logStatus(src *progressSource, log *slog.Logger, every time.D
 		}
 		msg += fmt.Sprintf(", %s delivered, %s rejected, %s rows/s, %d requests, %d retries",
 			itoaGroup(v.delivered), itoaGroup(v.rejected), itoaGroup(int64(v.rate)), c.Requests, c.Retries)
-		if v.state != "" {
-			msg += "; " + v.state
+		ps := v.pace
+		msg += fmt.Sprintf("; %.1f req/s, %d in flight of %d", ps.Achieved, ps.InFlight, ps.Limit)
+		if ps.Learned > 0 {
+			msg += fmt.Sprintf(", paced at %.3g req/s after %d 429s", ps.Learned, ps.Throttled)
+		}
+		if v.state == "retrying" {
+			msg += "; retrying"
 		}
 		log.Info(msg, slog.Group("progress", "entity", src.entity, "done", v.done, "total_estimate", v.total,
 			"delivered", v.delivered, "rejected", v.rejected, "unchanged", src.prior.Unchanged+c.Unchanged,
 			"rows_per_second", int64(v.rate), "requests", c.Requests, "retries", c.Retries,
-			"in_flight", src.stats.InFlight.Load(), "state", v.state))
+			"requests_per_second", ps.Achieved, "learned_rate", ps.Learned, "rate_cap", ps.Cap,
+			"in_flight", ps.InFlight, "concurrency_limit", ps.Limit, "throttled", ps.Throttled, "state", v.state))
 	}
 }
 

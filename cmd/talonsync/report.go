@@ -9,6 +9,7 @@ import (
 
 	"github.com/talonsync/talonsync/internal/batch"
 	"github.com/talonsync/talonsync/internal/checkpoint"
+	"github.com/talonsync/talonsync/internal/pace"
 )
 
 // The outcomes a report records, one per exit code but for 0, which is
@@ -62,11 +63,40 @@ type report struct {
 	// GraceExpired: a stop cancelled requests still in flight when --grace
 	// ran out.
 	GraceExpired bool `json:"grace_expired,omitempty"`
+	// Pace is how fast this run sent: what it achieved and what it learned.
+	Pace *paceReport `json:"pace,omitempty"`
 	// This run alone.
 	RunRead           int64   `json:"run_read"`
 	RunElapsedSeconds float64 `json:"run_elapsed_seconds"`
 	// PeakRSSBytes is this run's peak resident memory (Linux; 0 elsewhere).
 	PeakRSSBytes int64 `json:"peak_rss_bytes,omitempty"`
+}
+
+// paceReport is the pacing of one run.
+type paceReport struct {
+	// RequestsPerSecond is requests sent over the run's time.
+	RequestsPerSecond float64 `json:"requests_per_second"`
+	// LearnedRate is the rate the pacer settled on after 429s, requests/s;
+	// 0 when the API never throttled (no pacing beyond --rate).
+	LearnedRate float64 `json:"learned_rate"`
+	RateCap     float64 `json:"rate_cap,omitempty"`
+	// ConcurrencyLimit is the limit on requests in flight at the end;
+	// MaxConcurrencyLimit the highest it reached.
+	ConcurrencyLimit    int   `json:"concurrency_limit"`
+	MaxConcurrencyLimit int   `json:"max_concurrency_limit"`
+	Throttled           int64 `json:"throttled"` // 429 answers
+	Failed              int64 `json:"failed"`    // 5xx, 408 and timeouts
+}
+
+func newPaceReport(ps pace.Stats, requests int64, elapsed time.Duration) *paceReport {
+	r := &paceReport{
+		LearnedRate: ps.Learned, RateCap: ps.Cap, ConcurrencyLimit: ps.Limit, MaxConcurrencyLimit: ps.MaxLimit,
+		Throttled: ps.Throttled, Failed: ps.Failed,
+	}
+	if elapsed > 0 {
+		r.RequestsPerSecond = float64(requests) / elapsed.Seconds()
+	}
+	return r
 }
 
 func newReport(o *syncOptions) *report {
@@ -186,6 +216,14 @@ func (r *report) summary(log *slog.Logger, o *syncOptions) {
 			line = fmt.Sprintf("would remove as absent from this feed: %d", r.WouldRemove)
 		}
 		log.Info(line, slog.Group("prune", "removed", r.Pruned, "rejected", r.PruneRejected, "would_remove", r.WouldRemove))
+	}
+	if p := r.Pace; p != nil && r.Requests > 0 {
+		line := fmt.Sprintf("pace: %.1f requests/s, up to %d in flight", p.RequestsPerSecond, p.MaxConcurrencyLimit)
+		if p.Throttled > 0 {
+			line += fmt.Sprintf("; %d answered 429, then paced at %.3g requests/s", p.Throttled, p.LearnedRate)
+		}
+		log.Info(line, slog.Group("pace", "requests_per_second", p.RequestsPerSecond, "learned_rate", p.LearnedRate,
+			"max_concurrency_limit", p.MaxConcurrencyLimit, "throttled", p.Throttled))
 	}
 	if r.Resumed {
 		log.Info(fmt.Sprintf("over %d runs; this run read %d rows", r.Runs, r.RunRead),

@@ -61,7 +61,7 @@ func (o *syncOptions) decide(st *resumeState, fp checkpoint.Fingerprint, s check
 		}
 		return nil, usage(fmt.Errorf("%w; give --restart to start over", err))
 	case cp.Completed:
-		if cp.Input.Same(fp) && cp.Settings == s {
+		if cp.Input.Same(fp) && cp.Settings.Same(s) {
 			st.finished = true
 			st.record = *cp
 			return st, nil

@@ -13,6 +13,7 @@ import (
 
 	"github.com/talonsync/talonsync/internal/batch"
 	"github.com/talonsync/talonsync/internal/checkpoint"
+	"github.com/talonsync/talonsync/internal/pace"
 	"github.com/talonsync/talonsync/internal/readers"
 	"github.com/talonsync/talonsync/internal/talon"
 )
@@ -55,6 +56,7 @@ type job struct {
 	inc     *incremental
 	rejects *checkpoint.RejectsFile
 	stats   *batch.Stats
+	pacer   *pace.Pacer
 }
 
 // prepare checks the options and opens everything a run needs, before
@@ -79,6 +81,9 @@ func (o *syncOptions) prepare(ctx context.Context) (_ *job, err error) {
 			j.close()
 		}
 	}()
+	if j.pacer, err = o.newPacer(); err != nil {
+		return nil, err
+	}
 	if !o.DryRun {
 		c, err := o.client()
 		if err != nil {
@@ -137,6 +142,7 @@ func (j *job) close() {
 // stream a stdin run reads (its head already peeked).
 func (o *syncOptions) fingerprint(ctx context.Context) (checkpoint.Fingerprint, io.Reader, error) {
 	if o.Input == "-" {
+		o.log().Debug("waiting for the input on stdin")
 		br := bufio.NewReaderSize(interruptible(ctx, o.io().In), 1<<20)
 		head, err := br.Peek(1 << 20)
 		if ctx.Err() != nil {
@@ -158,7 +164,7 @@ func (o *syncOptions) fingerprint(ctx context.Context) (checkpoint.Fingerprint, 
 func (o *syncOptions) settings(format readers.Format) checkpoint.Settings {
 	s := checkpoint.Settings{
 		Entity: o.Entity.String(), Format: format.String(), CatalogID: o.CatalogID,
-		AudienceID: o.AudienceID, Action: o.AudienceAction, BatchSize: o.BatchSize, Lanes: o.Workers,
+		AudienceID: o.AudienceID, Action: o.AudienceAction, BatchSize: o.BatchSize, Lanes: o.lanes(),
 	}
 	if format == readers.FormatCSV {
 		d, _ := o.delimiter()
@@ -176,7 +182,7 @@ func (j *job) execute(ctx context.Context) (batch.Result, error) {
 	defer context.AfterFunc(ctx, func() {
 		j.log.Warn(fmt.Sprintf("%v: finishing requests in flight, then stopping (send it again to exit at once)", context.Cause(ctx)))
 	})()
-	prog := startProgress(j.o, j.stats, j.in, j.st.prior(), j.o.console)
+	prog := startProgress(j.o, j.stats, j.pacer, j.in, j.st.prior(), j.o.console)
 	cfg := j.config()
 	res, err := batch.Run(ctx, j.inc.source(j.rd), cfg)
 	err = j.inc.finish(ctx, err, cfg)
@@ -204,7 +210,7 @@ func (j *job) config() batch.Config {
 	o := j.o
 	cfg := batch.Config{
 		Endpoint: endpointOf(o.Entity), CatalogID: o.CatalogID, Silent: silentOf(o), RunID: j.st.record.RunID,
-		Lanes: o.Workers, BatchSize: o.BatchSize, Rate: o.Rate, Grace: o.Grace,
+		Lanes: o.lanes(), BatchSize: o.BatchSize, Pacer: j.pacer, Grace: o.Grace,
 		Retry:  batch.RetryPolicy{MaxRetries: retriesFlag(o.MaxRetries), Base: o.retryBase},
 		Sender: j.sender, Rejects: j.rejects, Stats: j.stats, Logger: j.log,
 	}
@@ -232,6 +238,9 @@ func (j *job) finish(rep *report, res batch.Result, runErr error, elapsed time.D
 	}
 	rep.fill(j.st, res, elapsed)
 	rep.GraceExpired = res.GraceExpired
+	if !j.o.DryRun {
+		rep.Pace = newPaceReport(j.pacer.Stats(), res.Requests, elapsed)
+	}
 	rep.RejectsPath = j.st.rejectsPath
 	j.inc.report(rep, runErr)
 	rep.summary(j.log, j.o)

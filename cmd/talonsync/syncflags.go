@@ -4,11 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
 
+	"github.com/talonsync/talonsync/internal/pace"
 	"github.com/talonsync/talonsync/internal/readers"
 	"github.com/talonsync/talonsync/internal/talon"
 )
@@ -35,7 +37,8 @@ type syncOptions struct {
 	Silent         bool
 
 	// Sending.
-	Workers        int
+	Workers        string // "auto" or a number
+	MaxWorkers     int
 	BatchSize      int
 	Rate           float64
 	MaxRetries     int
@@ -81,7 +84,7 @@ func (e *env) newSyncOptions(entity readers.Entity) *syncOptions {
 	return &syncOptions{
 		Entity: entity, env: e,
 		Delimiter: ",", Silent: true, AudienceAction: talon.AudienceAdd,
-		Workers: 4, BatchSize: talon.MaxItems, MaxRetries: 8,
+		Workers: "auto", MaxWorkers: pace.DefaultMaxLimit, BatchSize: talon.MaxItems, MaxRetries: 8,
 		RequestTimeout: 60 * time.Second, Grace: 30 * time.Second,
 		Progress: "auto", StatsInterval: 30 * time.Second, LogFormat: "text",
 		MaxPrune: 0.10,
@@ -97,7 +100,8 @@ func (o *syncOptions) addFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.Format, "format", "", "input format: csv or jsonl (default: from the file extension; required for stdin)")
 	fs.StringVar(&o.Delimiter, "delimiter", o.Delimiter, `CSV delimiter, one character ("\t" or "tab" for tab; tab by default for .tsv files and --format tsv)`)
 
-	fs.IntVar(&o.Workers, "workers", o.Workers, "requests in flight at once: lanes, each sending one request at a time (1-64)")
+	fs.StringVar(&o.Workers, "workers", o.Workers, "requests in flight at once: auto (learned from the API's answers, up to --max-workers) or a fixed number (1-64)")
+	fs.IntVar(&o.MaxWorkers, "max-workers", o.MaxWorkers, "with --workers auto, the most requests in flight at once (1-64)")
 	fs.IntVar(&o.BatchSize, "batch-size", o.BatchSize, "items per request (1-1000)")
 	fs.Float64Var(&o.Rate, "rate", o.Rate, "cap on requests per second across all workers (0: no cap)")
 	fs.IntVar(&o.MaxRetries, "max-retries", o.MaxRetries, "retries of a request after a 429, 5xx, 409 or network error")
@@ -119,8 +123,11 @@ func (o *syncOptions) addFlags(fs *pflag.FlagSet) {
 
 // validate checks the flags before anything is opened.
 func (o *syncOptions) validate() error {
-	if o.Workers < 1 || o.Workers > 64 {
-		return usage(fmt.Errorf("--workers must be between 1 and 64, got %d", o.Workers))
+	if _, err := o.fixedWorkers(); err != nil {
+		return err
+	}
+	if o.MaxWorkers < 1 || o.MaxWorkers > 64 {
+		return usage(fmt.Errorf("--max-workers must be between 1 and 64, got %d", o.MaxWorkers))
 	}
 	if o.BatchSize < 1 || o.BatchSize > talon.MaxItems {
 		return usage(fmt.Errorf("--batch-size must be between 1 and %d, got %d", talon.MaxItems, o.BatchSize))
@@ -213,3 +220,41 @@ func (o *syncOptions) log() *slog.Logger { return o.env.log }
 
 // io is the command's streams.
 func (o *syncOptions) io() *IOStreams { return o.env.io }
+
+// fixedWorkers is --workers as a number, or 0 for auto.
+func (o *syncOptions) fixedWorkers() (int, error) {
+	if strings.EqualFold(o.Workers, "auto") {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(o.Workers)
+	if err != nil || n < 1 || n > 64 {
+		return 0, usage(fmt.Errorf("--workers must be auto or a number between 1 and 64, got %q", o.Workers))
+	}
+	return n, nil
+}
+
+// lanes is the number of lanes: --workers, or --max-workers with auto, so
+// that the keys' lanes never change while the concurrency adapts.
+func (o *syncOptions) lanes() int {
+	if n, _ := o.fixedWorkers(); n > 0 {
+		return n
+	}
+	return o.MaxWorkers
+}
+
+// newPacer paces the run's requests: an adaptive rate below --rate, and a
+// concurrency of --workers, or learned up to --max-workers.
+func (o *syncOptions) newPacer() (*pace.Pacer, error) {
+	fixed, err := o.fixedWorkers()
+	if err != nil {
+		return nil, err
+	}
+	p, err := pace.New(pace.Config{
+		Rate:    pace.RateConfig{Cap: o.Rate},
+		Limiter: pace.LimiterConfig{Fixed: fixed, Max: o.MaxWorkers},
+	})
+	if err != nil {
+		return nil, usage(err)
+	}
+	return p, nil
+}

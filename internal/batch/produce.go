@@ -100,7 +100,8 @@ func (r *run) chunk(ctx, sendCtx context.Context, blocks <-chan []readers.Row, f
 			return r.sendBarrier(ctx, sendCtx, barrier, b, lanes, commit)
 		}
 		select {
-		case lanes[b.lane] <- b:
+		case r.queued <- struct{}{}:
+			lanes[b.lane] <- b // never blocks: see pipeline
 			return nil
 		case <-ctx.Done():
 			return ctx.Err()

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"sync"
 	"time"
 )
 
@@ -72,38 +71,6 @@ func (e *RetryError) Unwrap() error { return e.Err }
 
 // Is matches ErrRetriesExhausted.
 func (e *RetryError) Is(target error) bool { return target == ErrRetriesExhausted }
-
-// gate pauses every lane after a 429, so the whole run slows down and not
-// only the lane that saw it.
-type gate struct {
-	mu    sync.Mutex
-	until time.Time
-}
-
-// pause holds every lane until now+d, or longer if an earlier pause ends
-// later, and returns when the pause ends.
-func (g *gate) pause(now time.Time, d time.Duration) time.Time {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if t := now.Add(d); t.After(g.until) {
-		g.until = t
-	}
-	return g.until
-}
-
-func (g *gate) wait(ctx context.Context, now func() time.Time) error {
-	for {
-		g.mu.Lock()
-		d := g.until.Sub(now())
-		g.mu.Unlock()
-		if d <= 0 {
-			return nil
-		}
-		if err := sleep(ctx, d); err != nil {
-			return err
-		}
-	}
-}
 
 // sleep waits for d or the end of ctx.
 func sleep(ctx context.Context, d time.Duration) error {

@@ -9,9 +9,9 @@ import (
 	"time"
 
 	"golang.org/x/sync/errgroup"
-	"golang.org/x/time/rate"
 
 	"github.com/talonsync/talonsync/internal/checkpoint"
+	"github.com/talonsync/talonsync/internal/pace"
 	"github.com/talonsync/talonsync/internal/readers"
 	"github.com/talonsync/talonsync/internal/talon"
 )
@@ -39,8 +39,10 @@ type Config struct {
 	MaxHeld int
 	// Retry is the policy for transient failures.
 	Retry RetryPolicy
-	// Rate caps requests per second across all lanes; 0 means no cap.
-	Rate float64
+	// Pacer paces the requests of every lane: how many are in flight at
+	// once and how many are sent per second (package pace learns both from
+	// the API's answers). Default: at most Lanes in flight, no rate limit.
+	Pacer *pace.Pacer
 	// Grace bounds how long a stop waits for the requests in flight before
 	// it cancels them. Default 30s.
 	Grace time.Duration
@@ -191,8 +193,10 @@ func Run(ctx context.Context, src Source, cfg Config) (Result, error) {
 		start = cp.Record.Progress
 	}
 	r.ledger = newLedger(cfg.Stats, cfg.Rejects, cfg.Checkpoint != nil, start)
-	if cfg.Rate > 0 {
-		r.limiter = rate.NewLimiter(rate.Limit(cfg.Rate), 1)
+	if r.pacer = cfg.Pacer; r.pacer == nil {
+		if r.pacer, err = pace.New(pace.Config{Limiter: pace.LimiterConfig{Fixed: cfg.Lanes}, Rate: pace.RateConfig{Static: true}}); err != nil {
+			return Result{}, err
+		}
 	}
 	err = r.runWithCheckpoints(ctx, src)
 	st := cfg.Stats
@@ -204,10 +208,12 @@ func Run(ctx context.Context, src Source, cfg Config) (Result, error) {
 
 // run is the state of one Run call.
 type run struct {
-	cfg     Config
-	ledger  *ledger
-	limiter *rate.Limiter
-	gate    gate
+	cfg    Config
+	ledger *ledger
+	pacer  *pace.Pacer
+	// queued holds a token for every batch handed to a lane and not yet
+	// taken by its worker.
+	queued chan struct{}
 	// readErr is the fatal input error that ended reading; it fails the
 	// run once the rows read before it are done. Written by the reader
 	// goroutine before it returns, read after the errgroup's Wait.
@@ -271,11 +277,15 @@ func (r *run) pipeline(ctx context.Context, src Source, commit func(context.Cont
 
 	blocks := make(chan []readers.Row, 4)
 	free := make(chan []readers.Row, 6)
+	// The batches queued for the lanes share one budget instead of a few
+	// places per lane: a lane waiting out a Retry-After or a backoff takes
+	// its batches from the budget while the others keep sending, and
+	// memory stays bounded by the budget. Each lane's channel can hold the
+	// whole budget and a fence, so sending to it never blocks.
+	r.queued = make(chan struct{}, queueBudget(r.cfg.Lanes))
 	lanes := make([]chan *batch, r.cfg.Lanes)
 	for i := range lanes {
-		// Two queued batches per lane: a lane waiting out a backoff does
-		// not stall the chunker (and so the other lanes) at once.
-		lanes[i] = make(chan *batch, 2)
+		lanes[i] = make(chan *batch, cap(r.queued)+1)
 	}
 	g.Go(func() error {
 		defer close(blocks)
@@ -311,6 +321,7 @@ func (r *run) work(ctx, sendCtx context.Context, w *worker, ch <-chan *batch, co
 			b.fence <- struct{}{}
 			continue
 		}
+		<-r.queued
 		if ctx.Err() != nil {
 			recycle(b)
 			continue
@@ -336,6 +347,10 @@ func (r *run) finish(ctx, sendCtx context.Context, w *worker, b *batch, commit f
 	}
 	return err
 }
+
+// queueBudget is how many batches may wait in the lanes' queues: two per
+// lane, and some to spare for a lane that waits while the others go on.
+func queueBudget(lanes int) int { return 2*lanes + 16 }
 
 func isContextErr(err error) bool {
 	return errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)

@@ -27,9 +27,6 @@ type Stats struct {
 	ReadOffset atomic.Int64
 	// InFlight is the number of requests being sent now.
 	InFlight atomic.Int64
-	// PausedUntil is when the pause after the last 429 ends, in Unix
-	// nanoseconds (0: none yet).
-	PausedUntil atomic.Int64
 }
 
 // Snapshot returns the counters of this run.

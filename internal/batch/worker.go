@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/talonsync/talonsync/internal/pace"
 	"github.com/talonsync/talonsync/internal/readers"
 	"github.com/talonsync/talonsync/internal/talon"
 )
@@ -20,6 +21,9 @@ type worker struct {
 	r     *run
 	cfg   *Config
 	items []talon.Item
+	// unsent is the row count of the batch being delivered until its first
+	// request is sent.
+	unsent int64
 }
 
 func (r *run) newWorker() *worker { return &worker{r: r, cfg: &r.cfg} }
@@ -40,7 +44,8 @@ func (w *worker) deliver(ctx, sendCtx context.Context, b *batch) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	w.cfg.Stats.Attempted.Add(int64(len(b.rows)))
+	// The batch's rows count as attempted once its first request goes.
+	w.unsent = int64(len(b.rows))
 	queue := [][]readers.Row{b.rows}
 	for len(queue) > 0 {
 		if err := ctx.Err(); err != nil {
@@ -176,18 +181,20 @@ func (w *worker) send(ctx, sendCtx context.Context, rows []readers.Row) error {
 		if attempt > 0 {
 			w.cfg.Stats.Retries.Add(1)
 		}
-		if err := w.r.gate.wait(ctx, w.cfg.Now); err != nil {
+		// The pacer holds the request until it may go: a free place among
+		// the requests in flight, then its turn at the learned rate.
+		pm, err := w.r.pacer.Acquire(ctx)
+		if err != nil {
 			return err
 		}
-		if w.r.limiter != nil {
-			if err := w.r.limiter.Wait(ctx); err != nil {
-				return err
-			}
-		}
 		w.cfg.Stats.Requests.Add(1)
+		w.cfg.Stats.Attempted.Add(w.unsent)
+		w.unsent = 0
 		w.cfg.Stats.InFlight.Add(1)
-		err := w.cfg.Sender.Send(sendCtx, req)
+		err = w.cfg.Sender.Send(sendCtx, req)
 		w.cfg.Stats.InFlight.Add(-1)
+		// Given back at once, so that a backoff below holds no place.
+		pm.Done(pace.OutcomeOf(err))
 		var apiErr *talon.APIError
 		if err == nil || errors.As(err, &apiErr) {
 			w.r.reached.Store(true)
@@ -216,10 +223,6 @@ func (w *worker) send(ctx, sendCtx context.Context, rows []readers.Row) error {
 			d = min(d, time.Second, left)
 		} else if attempt >= policy.MaxRetries {
 			return &RetryError{Attempts: attempt + 1, Err: err}
-		}
-		if apiErr != nil && apiErr.Status == 429 {
-			until := w.r.gate.pause(w.cfg.Now(), d)
-			w.cfg.Stats.PausedUntil.Store(until.UnixNano())
 		}
 		w.r.warnRetry(attempt+1, d, err)
 		if err := sleep(ctx, d); err != nil {

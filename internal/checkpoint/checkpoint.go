@@ -51,8 +51,10 @@ type Record struct {
 	UpdatedAt time.Time `json:"updated_at"`
 }
 
-// Settings are the options that shape batches. A checkpoint is only valid
-// for a run with equal Settings.
+// Settings are the options that decide what the rows mean. A checkpoint is
+// only valid for a run with the same ones (see Check). BatchSize and Lanes
+// are recorded but may differ: a resumed run skips the rows that are done
+// whatever batches they went in, and routes the rest again.
 type Settings struct {
 	Entity     string `json:"entity"`
 	Format     string `json:"format"`
@@ -62,6 +64,13 @@ type Settings struct {
 	Action     string `json:"action,omitempty"`
 	BatchSize  int    `json:"batch_size"`
 	Lanes      int    `json:"lanes"`
+}
+
+// Same reports whether s and o mean the same rows: all but BatchSize and
+// Lanes are equal.
+func (s Settings) Same(o Settings) bool {
+	s.BatchSize, s.Lanes = o.BatchSize, o.Lanes
+	return s == o
 }
 
 func (s Settings) String() string {
@@ -84,8 +93,6 @@ func (s Settings) diff(now Settings) string {
 	add("--catalog-id", s.CatalogID, now.CatalogID)
 	add("--audience-id", s.AudienceID, now.AudienceID)
 	add("--action", s.Action, now.Action)
-	add("--batch-size", s.BatchSize, now.BatchSize)
-	add("--workers", s.Lanes, now.Lanes)
 	return strings.Join(d, ", ")
 }
 
@@ -109,7 +116,7 @@ func Read(path string) (*Record, error) {
 // Check compares the checkpoint with this run's input and settings and
 // returns an error matching ErrMismatch that says what differs.
 func (c *Record) Check(in Fingerprint, s Settings) error {
-	if c.Settings != s {
+	if !c.Settings.Same(s) {
 		return fmt.Errorf("%w: %s", ErrMismatch, c.Settings.diff(s))
 	}
 	if !c.Input.Same(in) {

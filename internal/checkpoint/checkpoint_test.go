@@ -62,8 +62,9 @@ func TestCheckpointCheck(t *testing.T) {
 	}{
 		{name: "same input and settings", input: cp.Input, mutate: func(*Settings) {}},
 		{name: "another input", input: Fingerprint{Size: 124, Head: "aa", Tail: "bb"}, mutate: func(*Settings) {}, wantErr: true},
-		{name: "another batch size", input: cp.Input, mutate: func(s *Settings) { s.BatchSize = 500 }, wantErr: true},
-		{name: "other lanes", input: cp.Input, mutate: func(s *Settings) { s.Lanes = 8 }, wantErr: true},
+		{name: "another batch size resumes", input: cp.Input, mutate: func(s *Settings) { s.BatchSize = 500 }},
+		{name: "other lanes resume", input: cp.Input, mutate: func(s *Settings) { s.Lanes = 8 }},
+		{name: "another delimiter", input: cp.Input, mutate: func(s *Settings) { s.Delimiter = ";" }, wantErr: true},
 		{name: "another entity", input: cp.Input, mutate: func(s *Settings) { s.Entity = "catalog" }, wantErr: true},
 		{name: "another catalog", input: cp.Input, mutate: func(s *Settings) { s.CatalogID = 2 }, wantErr: true},
 	}
