@@ -41,13 +41,37 @@ type batch struct {
 	// REMOVE_MANY) that must be sent alone, after every earlier batch and
 	// before any later one.
 	barrier bool
-	// rows are the batch's rows in file order. No key appears twice.
+	// rows are the batch's items in file order, one per key: no key
+	// appears twice. A row may stand for several rows of its key merged
+	// into one item (see merged).
 	rows []readers.Row
+	// merged holds, by the Seq of a row of rows whose item is a merge of
+	// several input rows, those rows as they were read; nil when nothing
+	// was merged.
+	merged map[int64]*mergedRows
 	// fence, when set, makes the batch a marker with no rows: the lane's
 	// worker acknowledges it on fence once every earlier batch of the lane
 	// is done.
 	fence chan<- struct{}
 }
+
+// mergedRows are the input rows one item of a batch merged: the first (the
+// batch's row for the key, with the item as read) and the later ones.
+type mergedRows struct {
+	first readers.Row
+	rest  []readers.Row
+}
+
+// all returns the rows in file order.
+func (m *mergedRows) all() []readers.Row {
+	return append([]readers.Row{m.first}, m.rest...)
+}
+
+// MergeFunc merges the item of a later row of a key into the item of an
+// earlier one, so that sending into alone has the effect of sending both in
+// order (profiles: the attributes merge, the later value wins; audiences:
+// the later action wins). It returns an error to leave them apart.
+type MergeFunc func(into *talon.Item, next *talon.Item) error
 
 // itemsOf collects the API items of rows into dst, reusing its storage.
 func itemsOf(rows []readers.Row, dst []talon.Item) []talon.Item {

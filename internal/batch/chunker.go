@@ -36,16 +36,30 @@ type chunker struct {
 	lanes   []lane
 	emit    func(b *batch) error
 	bulk    *batch
+	// merge, when set, merges a repeated key's row into the item of its
+	// earlier row that is not yet sent, instead of queueing it for a
+	// later batch.
+	merge MergeFunc
+	// merges counts the rows merged.
+	merges int64
 }
 
 type lane struct {
 	open   []*openBatch
 	held   int // rows in open batches
 	serial int64
-	// last maps a key's hash to the serial of the open batch holding its
-	// latest row. Entries are removed when that batch is emitted.
-	last map[uint64]int64
+	// last maps a key's hash to the open batch holding its latest row and
+	// the row's place in it. Entries are removed when that batch is
+	// emitted.
+	last map[uint64]slotRef
 	free []*openBatch
+}
+
+// slotRef is where a key's latest row is: the serial of its open batch and
+// its index there.
+type slotRef struct {
+	serial int64
+	slot   int32
 }
 
 type openBatch struct {
@@ -53,6 +67,7 @@ type openBatch struct {
 	typ    talon.ActionType
 	rows   []readers.Row
 	hashes []uint64
+	merged map[int64]*mergedRows
 	// dependent is set when a row joined whose key had an earlier row in an
 	// older open batch: then the batch must not overtake the older ones.
 	dependent bool
@@ -80,7 +95,7 @@ func newChunker(lanes, size, maxOpen, maxHeld int, emit func(b *batch) error) *c
 	maxHeld = max(maxHeld, size)
 	c := &chunker{size: size, maxOpen: maxOpen, maxHeld: maxHeld, lanes: make([]lane, lanes), emit: emit}
 	for i := range c.lanes {
-		c.lanes[i].last = make(map[uint64]int64)
+		c.lanes[i].last = make(map[uint64]slotRef)
 	}
 	return c
 }
@@ -108,8 +123,12 @@ func (c *chunker) add(r readers.Row) error {
 	h := hashKey(r.Item.Key)
 	li := int(h % uint64(len(c.lanes)))
 	l := &c.lanes[li]
+	if c.merge != nil && c.mergeRow(l, h, &r) {
+		return nil
+	}
 	for {
-		after, seen := l.last[h]
+		ref, seen := l.last[h]
+		after := ref.serial
 		b := c.place(l, r.Item.Type, after, seen)
 		if b == nil && len(l.open) < c.maxOpen && l.held < c.maxHeld {
 			b = l.newBatch(r.Item.Type, c.size)
@@ -120,8 +139,10 @@ func (c *chunker) add(r readers.Row) error {
 			b.hashes = append(b.hashes, h)
 			b.dependent = b.dependent || seen
 			l.held++
-			l.last[h] = b.serial
-			if len(b.rows) < c.size {
+			l.last[h] = slotRef{serial: b.serial, slot: int32(len(b.rows) - 1)}
+			if len(b.rows) < c.size || c.merge != nil {
+				// Merging, a full batch stays open while the lane has room:
+				// the later rows of its keys merge into it.
 				return nil
 			}
 			return c.emitFull(li)
@@ -133,6 +154,48 @@ func (c *chunker) add(r readers.Row) error {
 			return err
 		}
 	}
+}
+
+// mergeRow merges r into the item of its key's latest row when that row is
+// still in an open batch, and reports whether it did. A key hash that two
+// keys share is told apart by the key itself: such a row is placed, not
+// merged.
+func (c *chunker) mergeRow(l *lane, h uint64, r *readers.Row) bool {
+	ref, ok := l.last[h]
+	if !ok {
+		return false
+	}
+	var b *openBatch
+	for _, ob := range l.open {
+		if ob.serial == ref.serial {
+			b = ob
+			break
+		}
+	}
+	if b == nil || int(ref.slot) >= len(b.rows) {
+		return false
+	}
+	slot := &b.rows[ref.slot]
+	if slot.Item.Key != r.Item.Key || slot.Item.Type != r.Item.Type {
+		return false
+	}
+	merged := slot.Item
+	if c.merge(&merged, &r.Item) != nil {
+		return false
+	}
+	if b.merged == nil {
+		b.merged = make(map[int64]*mergedRows)
+	}
+	m := b.merged[slot.Seq]
+	if m == nil {
+		m = &mergedRows{first: *slot}
+		b.merged[slot.Seq] = m
+	}
+	m.rest = append(m.rest, *r)
+	slot.Item = merged
+	l.held++
+	c.merges++
+	return true
 }
 
 // place returns the first open batch a row of type typ may join, given the
@@ -157,7 +220,7 @@ func (l *lane) newBatch(typ talon.ActionType, size int) *openBatch {
 	} else {
 		b = &openBatch{}
 	}
-	b.serial, b.typ, b.dependent = l.serial, typ, false
+	b.serial, b.typ, b.dependent, b.merged = l.serial, typ, false, nil
 	if b.rows == nil {
 		b.rows = getRows(size)
 	}
@@ -191,15 +254,18 @@ func (c *chunker) emitAt(li, i int) error {
 	l.open[len(l.open)-1] = nil
 	l.open = l.open[:len(l.open)-1]
 	l.held -= len(b.rows)
+	for _, m := range b.merged {
+		l.held -= len(m.rest)
+	}
 	for _, h := range b.hashes {
-		if l.last[h] == b.serial {
+		if l.last[h].serial == b.serial {
 			delete(l.last, h)
 		}
 	}
-	out := &batch{lane: li, typ: b.typ, rows: b.rows}
+	out := &batch{lane: li, typ: b.typ, rows: b.rows, merged: b.merged}
 	// The rows now belong to emit; the openBatch shell is reused with a
 	// fresh slice.
-	b.rows = nil
+	b.rows, b.merged = nil, nil
 	l.free = append(l.free, b)
 	return c.emit(out)
 }

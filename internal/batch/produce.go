@@ -108,12 +108,14 @@ func (r *run) chunk(ctx, sendCtx context.Context, blocks <-chan []readers.Row, f
 		}
 	}
 	ch := newChunker(r.cfg.Lanes, r.cfg.BatchSize, r.cfg.MaxOpen, r.cfg.MaxHeld, emit)
+	ch.merge = r.cfg.Merge
 	for blk := range blocks {
 		for i := range blk {
 			if err := ch.add(blk[i]); err != nil {
 				return r.stopErr(ctx, err)
 			}
 		}
+		r.cfg.Stats.Merged.Store(ch.merges)
 		clear(blk)
 		select {
 		case free <- blk[:0]:

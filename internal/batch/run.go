@@ -35,10 +35,18 @@ type Config struct {
 	BatchSize int
 	// MaxOpen is the most open batches a lane keeps for repeated keys. Default 64.
 	MaxOpen int
-	// MaxHeld is the most rows a lane holds in open batches. Default 2*BatchSize.
+	// MaxHeld is the most rows a lane holds in open batches. Default
+	// 2*BatchSize; with Merge, at least mergeWindow/Lanes, so that the
+	// rows not yet sent, into which later rows of their keys merge, are
+	// some 32 batches' worth across the lanes.
 	MaxHeld int
 	// Retry is the policy for transient failures.
 	Retry RetryPolicy
+	// Merge, when set, merges a repeated key's row into the item of its
+	// earlier row while that item is not yet sent (profiles, audiences),
+	// instead of sending the row in a later batch. Nil: no merging
+	// (the catalog, whose rows keep their order as they are).
+	Merge MergeFunc
 	// Pacer paces the requests of every lane: how many are in flight at
 	// once and how many are sent per second (package pace learns both from
 	// the API's answers). Default: at most Lanes in flight, no rate limit.
@@ -117,6 +125,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.MaxHeld < 1 {
 		c.MaxHeld = 2 * c.BatchSize
+		if c.Merge != nil {
+			c.MaxHeld = max(c.MaxHeld, mergeWindow*c.BatchSize/c.Lanes)
+		}
 	}
 	c.Retry = c.Retry.withDefaults()
 	if c.Grace <= 0 {
@@ -153,6 +164,9 @@ type Result struct {
 	APIRejected int64
 	// WouldSend counts the rows a dry run validated and would have sent.
 	WouldSend int64
+	// Merged counts the rows that went out merged into the item of an
+	// earlier row of their key.
+	Merged int64
 	// Skipped counts the rows an earlier run had finished.
 	Skipped int64
 	// GraceExpired reports that a stop cancelled requests still in flight
@@ -202,7 +216,7 @@ func Run(ctx context.Context, src Source, cfg Config) (Result, error) {
 	st := cfg.Stats
 	return Result{
 		Counts: st.Snapshot(), Attempted: st.Attempted.Load(), APIRejected: st.APIRejected.Load(),
-		WouldSend: st.WouldSend.Load(), Skipped: st.Skipped.Load(), GraceExpired: r.graceExpired.Load(),
+		WouldSend: st.WouldSend.Load(), Merged: st.Merged.Load(), Skipped: st.Skipped.Load(), GraceExpired: r.graceExpired.Load(),
 	}, err
 }
 
@@ -212,7 +226,7 @@ type run struct {
 	ledger *ledger
 	pacer  *pace.Pacer
 	// queued holds a token for every batch handed to a lane and not yet
-	// taken by its worker.
+	// done by its worker.
 	queued chan struct{}
 	// readErr is the fatal input error that ended reading; it fails the
 	// run once the rows read before it are done. Written by the reader
@@ -277,7 +291,8 @@ func (r *run) pipeline(ctx context.Context, src Source, commit func(context.Cont
 
 	blocks := make(chan []readers.Row, 4)
 	free := make(chan []readers.Row, 6)
-	// The batches queued for the lanes share one budget instead of a few
+	// The batches handed to the lanes and not yet done (queued, waiting
+	// for the pacer, or in flight) share one budget instead of a few
 	// places per lane: a lane waiting out a Retry-After or a backoff takes
 	// its batches from the budget while the others keep sending, and
 	// memory stays bounded by the budget. Each lane's channel can hold the
@@ -321,13 +336,14 @@ func (r *run) work(ctx, sendCtx context.Context, w *worker, ch <-chan *batch, co
 			b.fence <- struct{}{}
 			continue
 		}
-		<-r.queued
 		if ctx.Err() != nil {
 			recycle(b)
+			<-r.queued
 			continue
 		}
 		err := r.finish(ctx, sendCtx, w, b, commit)
 		recycle(b)
+		<-r.queued
 		if err != nil {
 			return err
 		}
@@ -348,9 +364,13 @@ func (r *run) finish(ctx, sendCtx context.Context, w *worker, b *batch, commit f
 	return err
 }
 
-// queueBudget is how many batches may wait in the lanes' queues: two per
-// lane, and some to spare for a lane that waits while the others go on.
-func queueBudget(lanes int) int { return 2*lanes + 16 }
+// mergeWindow is, in batches, how many rows not yet sent the lanes hold
+// together when rows merge.
+const mergeWindow = 32
+
+// queueBudget is how many batches may be with the lanes at once: one per
+// lane, and some to spare, so that the others go on while a lane waits.
+func queueBudget(lanes int) int { return lanes + 8 }
 
 func isContextErr(err error) bool {
 	return errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)

@@ -23,6 +23,10 @@ type Stats struct {
 	Attempted   atomic.Int64
 	APIRejected atomic.Int64 // rows the API rejected (a subset of Rejected)
 	WouldSend   atomic.Int64 // rows a dry run would have sent
+	// Merged counts the rows merged into the item of an earlier row of
+	// their key (Config.Merge); each still counts as delivered, rejected or
+	// failed.
+	Merged atomic.Int64
 	// ReadOffset is the stream offset where the last row read starts.
 	ReadOffset atomic.Int64
 	// InFlight is the number of requests being sent now.

@@ -39,6 +39,9 @@ func (w *worker) deliver(ctx, sendCtx context.Context, b *batch) error {
 	defer w.cfg.Stats.Batches.Add(1)
 	if w.cfg.Sender == nil { // dry run
 		w.r.ledger.wouldSend(b.rows)
+		for _, m := range b.merged {
+			w.r.ledger.wouldSend(m.rest)
+		}
 		return nil
 	}
 	if err := ctx.Err(); err != nil {
@@ -46,6 +49,9 @@ func (w *worker) deliver(ctx, sendCtx context.Context, b *batch) error {
 	}
 	// The batch's rows count as attempted once its first request goes.
 	w.unsent = int64(len(b.rows))
+	for _, m := range b.merged {
+		w.unsent += int64(len(m.rest))
+	}
 	queue := [][]readers.Row{b.rows}
 	for len(queue) > 0 {
 		if err := ctx.Err(); err != nil {
@@ -61,6 +67,11 @@ func (w *worker) deliver(ctx, sendCtx context.Context, b *batch) error {
 				}
 			}
 			w.r.ledger.delivered(seg)
+			for i := range seg {
+				if m := b.merged[seg[i].Seq]; m != nil {
+					w.r.ledger.delivered(m.rest)
+				}
+			}
 			continue
 		}
 		var apiErr *talon.APIError
@@ -70,13 +81,17 @@ func (w *worker) deliver(ctx, sendCtx context.Context, b *batch) error {
 		if err := w.unknownTarget(seg, apiErr); err != nil {
 			return err
 		}
-		rest, rejected, err := w.isolate(seg, apiErr)
+		rest, split, rejected, err := w.isolate(b, seg, apiErr)
 		if err != nil {
 			return err
 		}
-		if rejected == 0 {
+		if rejected == 0 && len(split) == 0 {
 			// No pointer named a row of this request: halve it.
 			if len(seg) == 1 {
+				if m := b.unmerge(seg[0].Seq); m != nil {
+					queue = append(singles(m.all()), queue...)
+					continue
+				}
 				if err := w.reject(&seg[0], apiErr.Error()); err != nil {
 					return err
 				}
@@ -89,8 +104,27 @@ func (w *worker) deliver(ctx, sendCtx context.Context, b *batch) error {
 		if len(rest) > 0 {
 			queue = append([][]readers.Row{rest}, queue...)
 		}
+		queue = append(split, queue...)
 	}
 	return nil
+}
+
+// unmerge takes back the rows merged into the item of the row with seq, or
+// returns nil when that item stands for one row.
+func (b *batch) unmerge(seq int64) *mergedRows {
+	m := b.merged[seq]
+	delete(b.merged, seq)
+	return m
+}
+
+// singles makes one segment of each row: the rows of one key, sent one
+// after another in order, each alone.
+func singles(rows []readers.Row) [][]readers.Row {
+	out := make([][]readers.Row, len(rows))
+	for i := range rows {
+		out[i] = rows[i : i+1]
+	}
+	return out
 }
 
 // unknownTarget turns a 400 that names an item's audienceId into an
@@ -110,9 +144,13 @@ func (w *worker) unknownTarget(seg []readers.Row, apiErr *talon.APIError) error 
 	return nil
 }
 
-// isolate rejects the rows of seg that the error's pointers name and returns
-// the others, in order.
-func (w *worker) isolate(seg []readers.Row, apiErr *talon.APIError) ([]readers.Row, int, error) {
+// isolate handles a 400 whose pointers name items of seg: an item that
+// stands for one row is rejected with the reasons; an item merged from
+// several rows is split back into them, to be sent one by one in order
+// (split), so that only the row at fault is rejected and the others of its
+// key are still delivered. It returns the other items, in order, to send
+// again, and how many rows it rejected.
+func (w *worker) isolate(b *batch, seg []readers.Row, apiErr *talon.APIError) (rest []readers.Row, split [][]readers.Row, rejected int, err error) {
 	reasons := make(map[int][]string)
 	for _, d := range apiErr.Details {
 		if d.Index < 0 || d.Index >= len(seg) {
@@ -121,20 +159,24 @@ func (w *worker) isolate(seg []readers.Row, apiErr *talon.APIError) ([]readers.R
 		reasons[d.Index] = append(reasons[d.Index], detailText(apiErr, d))
 	}
 	if len(reasons) == 0 {
-		return seg, 0, nil
+		return seg, nil, 0, nil
 	}
-	rest := make([]readers.Row, 0, len(seg)-len(reasons))
+	rest = make([]readers.Row, 0, len(seg)-len(reasons))
 	for i := range seg {
 		rs, bad := reasons[i]
-		if !bad {
+		switch m := b.merged[seg[i].Seq]; {
+		case !bad:
 			rest = append(rest, seg[i])
-			continue
-		}
-		if err := w.reject(&seg[i], strings.Join(rs, "; ")); err != nil {
-			return nil, 0, err
+		case m != nil:
+			split = append(split, singles(b.unmerge(seg[i].Seq).all())...)
+		default:
+			if err := w.reject(&seg[i], strings.Join(rs, "; ")); err != nil {
+				return nil, nil, 0, err
+			}
+			rejected++
 		}
 	}
-	return rest, len(reasons), nil
+	return rest, split, rejected, nil
 }
 
 func detailText(e *talon.APIError, d talon.ErrorDetail) string {

@@ -21,9 +21,12 @@ import "time"
 //   - otherwise, if the requests sent filled the limit at some point of the
 //     window (so a higher limit would be used), it grows by one.
 //
-// Before the first decrease the limit is in slow start: it grows by one per
-// OK answer whose latency is within GrowBelow times the baseline while the
-// requests sent fill it, doubling per round trip.
+// Before the first decrease the limit is in slow start: it grows by
+// slowStartGrowth per OK answer whose latency is within GrowBelow times the
+// baseline while the requests sent fill it, tripling per round trip. A
+// rate-limited API answers 429 within the first round trip (the initial
+// limit is above a gateway's usual burst), which ends slow start; an API
+// that takes everything gets its full concurrency in two round trips.
 //
 // Every decrease starts an epoch. Answers to requests sent before it are
 // not counted: the decrease already answered them, and their latency holds
@@ -77,7 +80,7 @@ func (l *Limiter) observeLocked(now time.Time, t Ticket, o Outcome) {
 		// had no time to be used yet.
 		if l.slowStart && l.win.maxSending >= l.win.limit && l.limit < float64(l.cfg.Max) &&
 			(l.baseline == 0 || float64(lat) <= l.cfg.GrowBelow*float64(l.baseline)) {
-			l.limit++
+			l.limit += slowStartGrowth
 		}
 	case Throttled:
 		l.win.throttled = true
@@ -130,6 +133,9 @@ func (l *Limiter) closeWindowLocked(now time.Time) {
 	}
 	l.limit = min(max(l.limit, float64(l.cfg.Min)), float64(l.cfg.Max))
 }
+
+// slowStartGrowth is how much the limit grows per OK answer in slow start.
+const slowStartGrowth = 2
 
 // decreaseLocked lowers the limit to v, ends slow start and starts an epoch.
 func (l *Limiter) decreaseLocked(v float64) {

@@ -50,7 +50,7 @@ func TestLimiterSlowStart(t *testing.T) {
 	for range 4 {
 		got = append(got, fill(t, l, clock, 100*time.Millisecond, OK))
 	}
-	assert.Equal(t, []int{12, 24, 32, 32}, got, "doubling per round trip up to Max")
+	assert.Equal(t, []int{18, 32, 32, 32}, got, "tripling per round trip up to Max")
 	fill(t, l, clock, 100*time.Millisecond, Throttled)
 	st := l.Stats()
 	assert.Equal(t, 28, st.Limit)
