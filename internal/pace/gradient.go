@@ -110,7 +110,9 @@ func (l *Limiter) closeWindowLocked(now time.Time) {
 		return
 	}
 	eff := float64(w.limit)
-	inflated := func(f float64) bool { return w.ok > 0 && l.baseline > 0 && float64(mean) > f*float64(l.baseline) }
+	inflated := func(f float64) bool {
+		return w.ok > 0 && l.baseline > 0 && float64(mean) > f*float64(l.baseline) && mean-l.baseline > l.cfg.Slack
+	}
 	switch {
 	case w.throttled || w.failed:
 		l.decreaseLocked(eff * l.cfg.Backoff)

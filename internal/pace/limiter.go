@@ -18,6 +18,7 @@ const (
 	DefaultBackoff      = 0.9
 	DefaultMinSamples   = 4
 	DefaultHistory      = 30 * time.Second
+	DefaultSlack        = 20 * time.Millisecond
 )
 
 // LimiterConfig configures a Limiter. Zero values get the defaults named on
@@ -40,6 +41,12 @@ type LimiterConfig struct {
 	// baseline shrinks the limit. Default DefaultTolerance (as Netflix's
 	// gradient limiters).
 	Tolerance float64
+	// Slack is latency growth too small to mean a queue, however large a
+	// multiple of the baseline it is: a sink that answers in a millisecond
+	// takes two when the machine is busy. Latency counts as inflated only
+	// when it exceeds the baseline by more than Slack too. Default
+	// DefaultSlack.
+	Slack time.Duration
 	// Backoff is the share of the limit kept after a window with a 429 or
 	// a failure. Default DefaultBackoff (as Netflix's AIMD limiter).
 	Backoff float64
@@ -75,6 +82,9 @@ func (c LimiterConfig) withDefaults() (LimiterConfig, error) {
 	}
 	if c.MinSamples == 0 {
 		c.MinSamples = DefaultMinSamples
+	}
+	if c.Slack == 0 {
+		c.Slack = DefaultSlack
 	}
 	if c.History == 0 {
 		c.History = DefaultHistory

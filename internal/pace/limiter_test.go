@@ -320,3 +320,28 @@ func TestLimiterCancelRacesGrant(t *testing.T) {
 		assert.Positive(t, gaveBack)
 	})
 }
+
+// TestLimiterSlackForFastAnswers: answers in a millisecond or two do not
+// mean a queue when they take three times as long on a busy machine;
+// growth of more than Slack over the baseline does.
+func TestLimiterSlackForFastAnswers(t *testing.T) {
+	l, clock := newTestLimiter(t, LimiterConfig{Fixed: 0, Max: 32, Initial: 8})
+	fill(t, l, clock, time.Millisecond, Throttled) // ends slow start
+	start := l.Stats().Limit
+	for range 10 {
+		fill(t, l, clock, time.Millisecond, OK)
+	}
+	for range 10 {
+		fill(t, l, clock, 3*time.Millisecond, OK)
+	}
+	assert.GreaterOrEqual(t, l.Stats().Limit, start, "3 ms after 1 ms is no queue")
+
+	l, clock = newTestLimiter(t, LimiterConfig{Fixed: 0, Max: 32, Initial: 8})
+	fill(t, l, clock, 10*time.Millisecond, Throttled)
+	for range 10 {
+		fill(t, l, clock, 10*time.Millisecond, OK)
+	}
+	before := l.Stats().Limit
+	fill(t, l, clock, 100*time.Millisecond, OK)
+	assert.Less(t, l.Stats().Limit, before, "100 ms after 10 ms is a queue")
+}
