@@ -77,6 +77,9 @@ type Item struct {
 	Key string
 	// Type is the catalog action type; empty for profiles and audiences.
 	Type ActionType
+	// Remove reports that the item removes its key: a catalog REMOVE or an
+	// audience "delete".
+	Remove bool
 	// JSON is the encoded element: a CatalogAction, a CustomerProfile or an
 	// AudienceAction.
 	JSON []byte
