@@ -82,12 +82,22 @@ type Entry struct {
 	Seen uint64
 }
 
-// Options configures Open.
+// Options configures Open and OpenFile.
 type Options struct {
 	// ReadOnly opens the file for reading only; other readers may share it.
 	ReadOnly bool
 	// Timeout bounds the wait for another process's lock. Default 1s.
 	Timeout time.Duration
+
+	// The fields below are used by OpenFile only.
+
+	// Now is the clock of confirmation times; default time.Now.
+	Now func() time.Time
+	// TempDir is where Commit sorts the journal when it is large; default
+	// os.TempDir().
+	TempDir string
+	// Budget bounds the memory of that sort; default 4 MiB.
+	Budget int
 }
 
 // Store is an open state file. Its methods are safe for concurrent use;
