@@ -98,20 +98,20 @@ func (f *Folder) Add(it talon.Item) error {
 }
 
 // Units appends the net effect of the rows added so far to dst and returns
-// it; nothing when no row was added. The units' JSON is newly allocated and
-// owned by the caller. Units does not change f.
+// it; nothing when no row was added. The units' JSON may be f's own
+// buffer, valid until the next Add or Reset: a caller that keeps a unit
+// (to send it) copies its JSON, and one that only compares it (with
+// state.ValueOf) pays for no copy. Units does not change f.
 func (f *Folder) Units(dst []Unit) []Unit {
 	if f.n == 0 {
 		return dst
 	}
 	switch f.e {
 	case talon.EndpointProfiles:
-		it := talon.Item{Key: f.key, JSON: append([]byte(nil), f.profile.cur...)}
+		it := talon.Item{Key: f.key, JSON: f.profile.cur}
 		return append(dst, Unit{Item: it, From: 0, Tail: 0, To: f.n})
 	case talon.EndpointAudiences:
-		it := f.last
-		it.JSON = append([]byte(nil), it.JSON...)
-		return append(dst, Unit{Item: it, From: 0, Tail: f.n - 1, To: f.n})
+		return append(dst, Unit{Item: f.last, From: 0, Tail: f.n - 1, To: f.n})
 	}
 	return f.catalog.units(dst, f.key)
 }

@@ -252,13 +252,17 @@ func TestFolderReuse(t *testing.T) {
 	assert.Equal(t, `{"integrationId":"a","attributes":{"X":2}}`, string(got[0].Item.JSON))
 	assert.Equal(t, 2, f.Rows())
 
+	assert.Equal(t, got, f.Units(nil), "Units does not change the folder")
+
+	kept := slices.Clone(got[0].Item.JSON) // a caller that sends a unit copies it
 	f.Reset()
 	assert.Empty(t, f.Units(nil))
 	require.NoError(t, f.Add(talon.Item{Key: "b", JSON: []byte(`{"integrationId":"b"}`)}))
 	got2 := f.Units(nil)
 	require.Len(t, got2, 1)
 	assert.Equal(t, "b", got2[0].Item.Key)
-	assert.Equal(t, `{"integrationId":"a","attributes":{"X":2}}`, string(got[0].Item.JSON), "earlier units stay as they were")
+	assert.Equal(t, `{"integrationId":"b"}`, string(got2[0].Item.JSON))
+	assert.Equal(t, `{"integrationId":"a","attributes":{"X":2}}`, string(kept))
 
 	for _, e := range []talon.Endpoint{talon.EndpointCatalog, talon.EndpointAudiences} {
 		f := New(e)
