@@ -9,14 +9,15 @@ import (
 // ref locates one record of a loaded partition.
 type ref struct {
 	hash       uint64
-	seq        int64
-	off, n     uint32 // the body, in Groups.data
+	seq, line  int64
+	j0, j1     uint32 // the item JSON, in Groups.data
 	koff, klen uint32 // the key, in Groups.data
+	flags      byte
 }
 
 // refSize is what a ref costs, counted against the budget: a ref and its
 // copy in the sort's second buffer.
-const refSize = 64
+const refSize = 2 * 48
 
 // Groups yields a Spool's records key by key:
 //
@@ -148,21 +149,20 @@ func (g *Groups) NextRecord() bool {
 	}
 	r := &g.refs[g.ri]
 	g.ri++
-	d, err := decode(g.data[r.off : r.off+r.n])
-	if err != nil {
-		g.err = err
-		return false
-	}
-	g.setRecord(&d)
+	g.rec = Record{Hash: r.hash, Seq: r.seq, Line: r.line}
+	g.rec.Item.Key = g.key
+	g.rec.Item.Type = typeCodes[r.flags&typeMask]
+	g.rec.Item.Remove = r.flags&removeFlag != 0
+	g.rec.Item.JSON = g.data[r.j0:r.j1]
 	return true
 }
 
-func (g *Groups) setRecord(d *decoded) {
+func (g *Groups) setRecord(d *decoded, body []byte) {
 	g.rec = Record{Hash: d.hash, Seq: d.seq, Line: d.line}
 	g.rec.Item.Key = g.key
-	g.rec.Item.Type = typeCodes[d.flags&^removeFlag]
+	g.rec.Item.Type = typeCodes[d.flags&typeMask]
 	g.rec.Item.Remove = d.flags&removeFlag != 0
-	g.rec.Item.JSON = d.json
+	g.rec.Item.JSON = d.json(body)
 }
 
 func (g *Groups) keyOf(i int) []byte {
@@ -206,8 +206,9 @@ func (g *Groups) load(p *partition) error {
 			return err
 		}
 		off := len(g.data) - len(b) + (len(b) - len(rest) - len(body))
-		koff := off + (len(body) - len(d.json) - len(d.key))
-		g.refs = append(g.refs, ref{hash: d.hash, seq: d.seq, off: uint32(off), n: uint32(len(body)), koff: uint32(koff), klen: uint32(len(d.key))})
+		g.refs = append(g.refs, ref{hash: d.hash, seq: d.seq, line: d.line,
+			j0: uint32(off + d.j0), j1: uint32(off + len(body)),
+			koff: uint32(off + d.k0), klen: uint32(d.k1 - d.k0), flags: d.flags})
 		b = rest
 	}
 	// Records were added in seq order, and distinct keys rarely share a

@@ -35,7 +35,7 @@ type Options struct {
 }
 
 // DefaultBudget is the default Options.Budget.
-const DefaultBudget = 16 << 20
+const DefaultBudget = 8 << 20
 
 // chunk is a sealed run of encoded records of one partition, in memory
 // (mem) or in the file at off.
@@ -129,8 +129,9 @@ func (s *Spool) Add(r Record) error {
 	if p.buf == nil {
 		p.buf = s.newBuf()
 	}
-	p.buf = appendRecord(p.buf, &r, code)
-	p.bytes += int64(recordLen(&r))
+	var n int
+	p.buf, n = appendRecord(p.buf, &r, code)
+	p.bytes += int64(n)
 	p.records++
 	s.records++
 	if len(p.buf) >= s.chunkSize {

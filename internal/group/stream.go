@@ -31,11 +31,12 @@ func (st *stream) load(g *Groups, ci int) bool {
 	return true
 }
 
-// next returns the next record of p in file order and where it starts.
-func (st *stream) next(g *Groups) (d decoded, off int, ok bool) {
+// next returns the next record of p in file order, its body and where it
+// starts.
+func (st *stream) next(g *Groups) (d decoded, body []byte, off int, ok bool) {
 	for st.ci < 0 || st.off >= len(st.data) {
 		if st.ci+1 >= len(st.p.chunks) || !st.load(g, st.ci+1) {
-			return d, 0, false
+			return d, nil, 0, false
 		}
 	}
 	off = st.off
@@ -45,10 +46,10 @@ func (st *stream) next(g *Groups) (d decoded, off int, ok bool) {
 	}
 	if err != nil {
 		g.err = err
-		return d, 0, false
+		return d, nil, 0, false
 	}
 	st.off = len(st.data) - len(rest)
-	return d, off, true
+	return d, body, off, true
 }
 
 func (st *stream) nextKey(g *Groups) bool {
@@ -57,13 +58,13 @@ func (st *stream) nextKey(g *Groups) bool {
 	}
 	st.ci, st.data = -1, nil
 	for {
-		d, off, ok := st.next(g)
+		d, body, off, ok := st.next(g)
 		if !ok {
 			return false
 		}
-		if !st.done[string(d.key)] {
-			st.cur = append(st.cur[:0], d.key...)
-			g.key, g.hash = string(d.key), d.hash
+		if key := d.key(body); !st.done[string(key)] {
+			st.cur = append(st.cur[:0], key...)
+			g.key, g.hash = string(key), d.hash
 			st.off = off // NextRecord yields this record first
 			return true
 		}
@@ -72,12 +73,12 @@ func (st *stream) nextKey(g *Groups) bool {
 
 func (st *stream) nextRecord(g *Groups) bool {
 	for {
-		d, _, ok := st.next(g)
+		d, body, _, ok := st.next(g)
 		if !ok {
 			return false
 		}
-		if bytes.Equal(d.key, st.cur) {
-			g.setRecord(&d)
+		if bytes.Equal(d.key(body), st.cur) {
+			g.setRecord(&d, body)
 			return true
 		}
 	}
