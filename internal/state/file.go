@@ -8,8 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"time"
-
-	"github.com/talonsync/talonsync/internal/group"
 )
 
 // File is a state file of incremental sync in the snapshot format (see
@@ -117,12 +115,12 @@ func (f *File) load() error {
 	}
 	// A reader sees the run in progress, or a killed one, through its
 	// journal; Each applies the records.
-	if jf, h, _, ok, err := openJournal(f.path); err == nil && jf != nil {
-		jf.Close()
-		if ok && h.gen == f.snap.h.gen {
-			f.meta.Runs = max(f.meta.Runs, h.run)
+	if ji, ok, err := openJournal(f.path); err == nil && ji != nil {
+		ji.f.Close()
+		if ok && ji.h.gen == f.snap.h.gen {
+			f.meta.Runs = max(f.meta.Runs, ji.h.run)
 			if f.meta.Identity == nil {
-				f.meta.Identity = h.identity
+				f.meta.Identity = ji.h.identity
 			}
 		}
 	}
@@ -211,40 +209,34 @@ func removeTemps(path string) {
 // replay folds the journal of a killed run into a new snapshot and
 // removes it. A journal of another generation was folded already.
 func (f *File) replay() error {
-	jf, h, jr, ok, err := openJournal(f.path)
+	ji, ok, err := openJournal(f.path)
 	if err != nil {
 		return err
 	}
-	if jf == nil {
+	if ji == nil {
 		return nil
 	}
-	defer jf.Close()
-	if ok && h.gen == f.snap.h.gen {
-		f.meta.Runs = max(f.meta.Runs, h.run)
+	defer ji.f.Close()
+	if ok && ji.h.gen == f.snap.h.gen && (ji.chunks > 0 || ji.h.run > f.meta.Runs) {
+		f.meta.Runs = max(f.meta.Runs, ji.h.run)
 		if f.meta.Identity == nil {
-			f.meta.Identity = h.identity
+			f.meta.Identity = ji.h.identity
 		}
-		ch, err := sortJournal(jr, f.groupOptions())
-		if err != nil {
-			return err
-		}
-		err = f.rewrite(nil, ch, false)
-		ch.close()
-		if err != nil {
+		if err := withJournal(ji, func(ch *changes) error { return f.rewrite(nil, ch, false) }); err != nil {
 			return err
 		}
 		if err := f.reload(); err != nil {
 			return err
 		}
 	}
-	if err := os.Remove(journalPath(f.path)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	return removeJournal(f.path)
+}
+
+func removeJournal(path string) error {
+	if err := os.Remove(journalPath(path)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("remove state journal: %w", err)
 	}
 	return nil
-}
-
-func (f *File) groupOptions() group.Options {
-	return group.Options{Dir: f.opts.TempDir, Budget: f.opts.Budget}
 }
 
 // rewrite writes the snapshot merged with ch (nil: none) as the next

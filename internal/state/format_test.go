@@ -12,8 +12,6 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-
-	"github.com/talonsync/talonsync/internal/group"
 )
 
 func TestOldFormat(t *testing.T) {
@@ -220,8 +218,8 @@ func TestMergeModel(t *testing.T) {
 	}
 }
 
-// TestChangesCollisions feeds the journal sort records whose 64-bit
-// hashes collide, and records of one 96-bit Key under two strings.
+// TestChangesCollisions feeds the journal records whose 64-bit hashes
+// collide, and records of one 96-bit Key under two strings.
 func TestChangesCollisions(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "state")
@@ -240,18 +238,18 @@ func TestChangesCollisions(t *testing.T) {
 		{recConfirm, "z", Key{Hash: 1, Tag: 9}, 4},
 		{recConfirm, "y1", Key{Hash: 9, Tag: 1}, 5},
 		{recConfirm, "y2", Key{Hash: 9, Tag: 1}, 6}, // same Key: the later wins
+		{recConfirm, "top", Key{Hash: 1 << 63, Tag: 1}, 7},
 	}
 	for _, r := range recs {
 		require.NoError(t, j.add(r.kind, &entry{key: r.k, value: r.v}, r.key))
 	}
 	require.NoError(t, j.close())
-	jf, _, jr, ok, err := openJournal(path)
+	ji, ok, err := openJournal(path)
 	require.NoError(t, err)
 	require.True(t, ok)
-	defer jf.Close()
-	ch, err := sortJournal(jr, group.Options{Dir: dir})
+	defer ji.f.Close()
+	ch, err := newChanges(ji)
 	require.NoError(t, err)
-	defer ch.close()
 	var got []string
 	for {
 		c, ok, err := ch.next()
@@ -261,41 +259,122 @@ func TestChangesCollisions(t *testing.T) {
 		}
 		got = append(got, fmt.Sprintf("%s %d/%d %d %d", c.key, c.e.key.Hash, c.e.key.Tag, c.kind, c.e.value))
 	}
-	assert.Equal(t, []string{"z 1/9 2 4", "a 5/1 1 0", "b 5/2 2 1", "c 5/3 2 3", "y2 9/1 2 6"}, got)
+	assert.Equal(t, []string{"z 1/9 2 4", "a 5/1 1 0", "b 5/2 2 1", "c 5/3 2 3", "y2 9/1 2 6", "top 9223372036854775808/1 2 7"}, got)
 }
 
+// TestTornJournal cuts a journal short at every length and damages chunks:
+// what is read is always a prefix of what was written.
 func TestTornJournal(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "state")
 	j, err := createJournal(path, journalHeader{gen: 3, run: 4})
 	require.NoError(t, err)
-	for i := range 10 {
-		require.NoError(t, j.add(recConfirm, &entry{key: Key{Hash: uint64(i)}, value: 1}, fmt.Sprint(i)))
+	for i := range 40 {
+		require.NoError(t, j.add(recConfirm, &entry{key: Key{Hash: uint64(i) << 58}, value: 1}, fmt.Sprint(i)))
+		if i%4 == 3 {
+			require.NoError(t, j.sync()) // a chunk per partition so far
+		}
 	}
 	require.NoError(t, j.close())
 	full, err := os.ReadFile(journalPath(path))
 	require.NoError(t, err)
-	count := func() int {
-		jf, h, jr, ok, err := openJournal(path)
+	// read returns the seqs read, or nil when the journal is not usable.
+	read := func() []int64 {
+		ji, ok, err := openJournal(path)
 		require.NoError(t, err)
-		defer jf.Close()
+		defer ji.f.Close()
 		if !ok {
-			return -1
+			return nil
 		}
-		assert.Equal(t, journalHeader{gen: 3, run: 4}, h)
-		n := 0
-		for _, ok := jr.next(); ok; _, ok = jr.next() {
-			n++
-		}
-		return n
+		assert.Equal(t, uint64(3), ji.h.gen)
+		var seqs []int64
+		err = withJournal(ji, func(ch *changes) error {
+			seqs = seqs[:0]
+			for {
+				c, ok, err := ch.next()
+				if err != nil || !ok {
+					return err
+				}
+				seqs = append(seqs, c.seq)
+			}
+		})
+		require.NoError(t, err)
+		slices.Sort(seqs)
+		return seqs
 	}
-	assert.Equal(t, 10, count())
-	for cut := len(full) - 1; cut > 0; cut -= 7 {
+	all := read()
+	require.Len(t, all, 40)
+	prefix := func(seqs []int64) bool {
+		for i, s := range seqs {
+			if s != int64(i) {
+				return false
+			}
+		}
+		return true
+	}
+	for cut := len(full) - 1; cut > 0; cut-- {
 		require.NoError(t, os.WriteFile(journalPath(path), full[:cut], 0o600))
-		n := count()
-		assert.True(t, n < 10, "cut at %d: %d records", cut, n)
+		seqs := read()
+		assert.True(t, len(seqs) < 40 && prefix(seqs), "cut at %d: %v", cut, seqs)
 	}
-	bad := append([]byte(nil), full...)
-	bad[len(bad)-3] ^= 1 // inside the last record
-	require.NoError(t, os.WriteFile(journalPath(path), bad, 0o600))
-	assert.Equal(t, 9, count(), "a damaged record ends the intact part")
+	for off := 40; off < len(full); off += 13 {
+		bad := append([]byte(nil), full...)
+		bad[off] ^= 0x40
+		require.NoError(t, os.WriteFile(journalPath(path), bad, 0o600))
+		seqs := read()
+		assert.True(t, prefix(seqs), "damage at %d: %v", off, seqs)
+	}
+}
+
+func TestTableFind(t *testing.T) {
+	rng := rand.New(rand.NewPCG(8, 8))
+	for _, n := range []int{0, 1, 2, 9, 1000, 50000} {
+		var tb table
+		keys := make([]Key, 0, n)
+		for range n {
+			keys = append(keys, Key{Hash: rng.Uint64() & ^uint64(0xF), Tag: rng.Uint32() % 3})
+		}
+		slices.SortFunc(keys, func(a, b Key) int {
+			if a.less(b) {
+				return -1
+			}
+			if b.less(a) {
+				return 1
+			}
+			return 0
+		})
+		keys = slices.Compact(keys)
+		for _, k := range keys {
+			tb.append(entry{key: k})
+		}
+		tb.index()
+		probe := func(k Key) {
+			wantI, wantOK := slices.BinarySearchFunc(keys, k, func(a, b Key) int {
+				if a.less(b) {
+					return -1
+				}
+				if b.less(a) {
+					return 1
+				}
+				return 0
+			})
+			for _, fn := range []func(Key) (int, bool){tb.find} {
+				i, ok := fn(k)
+				require.Equal(t, wantOK, ok, "n=%d %v", n, k)
+				if ok {
+					require.Equal(t, wantI, i)
+				}
+			}
+		}
+		for _, k := range keys {
+			probe(k)
+			probe(Key{Hash: k.Hash + 1, Tag: k.Tag})
+		}
+		for range 2000 {
+			if len(keys) > 0 && rng.IntN(2) == 0 {
+				probe(keys[rng.IntN(len(keys))])
+			} else {
+				probe(Key{Hash: rng.Uint64(), Tag: rng.Uint32() % 3})
+			}
+		}
+	}
 }

@@ -1,7 +1,6 @@
 package state
 
 import (
-	"bufio"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -17,25 +16,42 @@ import (
 //
 //	header   magic, generation of that snapshot u64, run u64,
 //	         identity JSON length u32 and bytes, CRC-32C u32 of all before
-//	records  payload length u32, CRC-32C u32 of the payload, payload:
-//	         kind u8, hash u64, tag u32, meta u32, value u64, key bytes
+//	chunks   partition u16, payload length u32, CRC-32C u32 of the
+//	         payload, payload: records of that partition, each
+//	         uvarint length, kind u8, hash u64, tag u32, meta u32,
+//	         value u64, uvarint seq, key bytes
 //
-// The header is synced when the run begins. Invalidations are synced
-// before the sends they protect; confirmations are buffered, so a kill may
-// lose the last of them, which only costs re-sends. Reading stops at the
-// first record that is cut short or fails its checksum: records are only
-// appended, so everything before it is intact, and everything synced comes
-// before it.
+// Records are buffered per partition (the top bits of the key hash) and a
+// full buffer is written as one chunk, so that Commit reads each partition
+// back, sorts it in memory and merges it with the snapshot in one pass,
+// with no second copy of the journal. seq orders records across
+// partitions.
+//
+// The header is synced when the run begins. Invalidations are synced,
+// with every buffer, before the sends they protect; confirmations are
+// buffered, so a kill may lose the last of them, which only costs
+// re-sends. Chunks are only appended: reading stops at the first one that
+// is cut short or fails its checksum, and everything synced comes before
+// it.
 
-const journalMagic = "talonJR\x01"
+const journalMagic = "talonJR\x02"
 
 const (
 	recInvalidate    byte = 1 // the key's value is unknown (it is being sent, or was rejected)
-	recConfirm       byte = 2 // the API confirmed the value (meta, value)
+	recConfirm       byte = 2 // the API confirmed the value (meta, value); value 0: a known key, value unknown
 	recInvalidateAll byte = 3 // every value is unknown: a bulk action touched items by filter
 )
 
-const recFixed = 1 + 8 + 4 + 4 + 8
+const (
+	journalParts = 256
+	partBits     = 8
+	chunkHeader  = 2 + 4 + 4
+	chunkBuffer  = 8 << 10
+	allPart      = 0xFFFF // the partition of recInvalidateAll
+	maxChunk     = 64 << 20
+)
+
+func partOf(h uint64) int { return int(h >> (64 - partBits)) }
 
 // journalHeader is what a journal applies to.
 type journalHeader struct {
@@ -44,31 +60,21 @@ type journalHeader struct {
 	identity *Identity
 }
 
-// jrecord is one journal record; key aliases the reader's buffer.
-type jrecord struct {
-	kind byte
-	e    entry
-	key  []byte
-}
-
 // journal appends records. Its methods are safe for concurrent use.
 type journal struct {
-	mu  sync.Mutex
-	f   *os.File
-	w   *bufio.Writer
-	n   int64 // records written
-	err error // sticky
+	mu    sync.Mutex
+	f     *os.File
+	off   int64 // end of the file
+	parts [journalParts][]byte
+	dirty []int // partitions with buffered records
+	seq   int64
+	n     int64 // records added
+	err   error // sticky
 }
 
 func journalPath(path string) string { return path + ".journal" }
 
-// createJournal creates the journal of a run, replacing any, and makes it
-// durable (file and directory) before it returns.
-func createJournal(path string, h journalHeader) (*journal, error) {
-	f, err := os.OpenFile(journalPath(path), os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o600)
-	if err != nil {
-		return nil, fmt.Errorf("create state journal: %w", err)
-	}
+func encodeJournalHeader(h journalHeader) []byte {
 	b := []byte(journalMagic)
 	b = binary.LittleEndian.AppendUint64(b, h.gen)
 	b = binary.LittleEndian.AppendUint64(b, h.run)
@@ -78,7 +84,17 @@ func createJournal(path string, h journalHeader) (*journal, error) {
 	}
 	b = binary.LittleEndian.AppendUint32(b, uint32(len(id)))
 	b = append(b, id...)
-	b = binary.LittleEndian.AppendUint32(b, crc32.Checksum(b, castagnoli))
+	return binary.LittleEndian.AppendUint32(b, crc32.Checksum(b, castagnoli))
+}
+
+// createJournal creates the journal of a run, replacing any, and makes it
+// durable (file and directory) before it returns.
+func createJournal(path string, h journalHeader) (*journal, error) {
+	f, err := os.OpenFile(journalPath(path), os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("create state journal: %w", err)
+	}
+	b := encodeJournalHeader(h)
 	if _, err = f.Write(b); err == nil {
 		err = f.Sync()
 	}
@@ -89,10 +105,10 @@ func createJournal(path string, h journalHeader) (*journal, error) {
 		f.Close()
 		return nil, fmt.Errorf("create state journal: %w", err)
 	}
-	return &journal{f: f, w: bufio.NewWriterSize(f, 64<<10)}, nil
+	return &journal{f: f, off: int64(len(b))}, nil
 }
 
-// add appends a record to the buffer.
+// add buffers a record.
 func (j *journal) add(kind byte, e *entry, key string) error {
 	j.mu.Lock()
 	defer j.mu.Unlock()
@@ -103,29 +119,92 @@ func (j *journal) addLocked(kind byte, e *entry, key string) error {
 	if j.err != nil {
 		return j.err
 	}
-	var b [8 + recFixed]byte
-	p := b[8:]
-	p[0] = kind
-	binary.LittleEndian.PutUint64(p[1:], e.key.Hash)
-	binary.LittleEndian.PutUint32(p[9:], e.key.Tag)
-	binary.LittleEndian.PutUint32(p[13:], e.meta)
-	binary.LittleEndian.PutUint64(p[17:], uint64(e.value))
-	crc := crc32.Update(crc32.Checksum(p, castagnoli), castagnoli, []byte(key))
-	binary.LittleEndian.PutUint32(b[0:], uint32(recFixed+len(key)))
-	binary.LittleEndian.PutUint32(b[4:], crc)
-	if _, err := j.w.Write(b[:]); err != nil {
-		j.err = err
-		return err
+	p := allPart
+	if kind != recInvalidateAll {
+		p = partOf(e.key.Hash)
 	}
-	if _, err := j.w.WriteString(key); err != nil {
-		j.err = err
-		return err
+	bi := p
+	if p == allPart {
+		bi = 0 // buffered nowhere: written at once below
 	}
+	var b []byte
+	if p != allPart {
+		b = j.parts[bi]
+		if len(b) == 0 {
+			j.dirty = append(j.dirty, bi)
+		}
+	}
+	n := 1 + 8 + 4 + 4 + 8 + uvarintLen(uint64(j.seq)) + len(key)
+	b = binary.AppendUvarint(b, uint64(n))
+	b = append(b, kind)
+	b = binary.LittleEndian.AppendUint64(b, e.key.Hash)
+	b = binary.LittleEndian.AppendUint32(b, e.key.Tag)
+	b = binary.LittleEndian.AppendUint32(b, e.meta)
+	b = binary.LittleEndian.AppendUint64(b, uint64(e.value))
+	b = binary.AppendUvarint(b, uint64(j.seq))
+	b = append(b, key...)
+	j.seq++
 	j.n++
+	if p == allPart {
+		return j.writeChunk(allPart, b)
+	}
+	j.parts[bi] = b
+	if len(b) >= chunkBuffer {
+		return j.flushPart(bi)
+	}
 	return nil
 }
 
-// sync writes the buffer and syncs the file.
+func uvarintLen(x uint64) int {
+	n := 1
+	for x >= 0x80 {
+		x >>= 7
+		n++
+	}
+	return n
+}
+
+func (j *journal) flushPart(p int) error {
+	if len(j.parts[p]) == 0 {
+		return nil
+	}
+	err := j.writeChunk(p, j.parts[p])
+	j.parts[p] = j.parts[p][:0]
+	return err
+}
+
+func (j *journal) writeChunk(p int, payload []byte) error {
+	var h [chunkHeader]byte
+	binary.LittleEndian.PutUint16(h[0:], uint16(p))
+	binary.LittleEndian.PutUint32(h[2:], uint32(len(payload)))
+	binary.LittleEndian.PutUint32(h[6:], crc32.Checksum(payload, castagnoli))
+	if _, err := j.f.WriteAt(h[:], j.off); err != nil {
+		j.err = fmt.Errorf("write state journal: %w", err)
+		return j.err
+	}
+	if _, err := j.f.WriteAt(payload, j.off+chunkHeader); err != nil {
+		j.err = fmt.Errorf("write state journal: %w", err)
+		return j.err
+	}
+	j.off += int64(chunkHeader + len(payload))
+	return nil
+}
+
+// flushLocked writes every buffered record.
+func (j *journal) flushLocked() error {
+	if j.err != nil {
+		return j.err
+	}
+	for _, p := range j.dirty {
+		if err := j.flushPart(p); err != nil {
+			return err
+		}
+	}
+	j.dirty = j.dirty[:0]
+	return nil
+}
+
+// sync writes every buffered record and syncs the file.
 func (j *journal) sync() error {
 	j.mu.Lock()
 	defer j.mu.Unlock()
@@ -133,11 +212,7 @@ func (j *journal) sync() error {
 }
 
 func (j *journal) syncLocked() error {
-	if j.err != nil {
-		return j.err
-	}
-	if err := j.w.Flush(); err != nil {
-		j.err = err
+	if err := j.flushLocked(); err != nil {
 		return err
 	}
 	if err := j.f.Sync(); err != nil {
@@ -147,14 +222,11 @@ func (j *journal) syncLocked() error {
 	return nil
 }
 
-// flush writes the buffer without syncing.
+// flush writes every buffered record without syncing.
 func (j *journal) flush() error {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	if j.err == nil {
-		j.err = j.w.Flush()
-	}
-	return j.err
+	return j.flushLocked()
 }
 
 func (j *journal) close() error {
@@ -163,92 +235,173 @@ func (j *journal) close() error {
 	}
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	if j.err == nil {
-		j.err = j.w.Flush()
-	}
+	ferr := j.flushLocked()
 	err := j.f.Close()
-	if j.err != nil {
-		return j.err
+	if ferr != nil {
+		return ferr
 	}
 	return err
 }
 
-// journalReader reads a journal's records.
-type journalReader struct {
-	r   *bufio.Reader
-	buf []byte
+// chunkRef locates a chunk of a journal being read.
+type chunkRef struct {
+	off int64 // of the payload
+	n   int
+	crc uint32
 }
 
-// openJournal opens the journal of path for reading. ok is false when
-// there is none, or when its header is cut short or damaged: the header
-// is synced before any record that matters, so such a journal holds
-// nothing that must be replayed.
-func openJournal(path string) (f *os.File, h journalHeader, jr *journalReader, ok bool, err error) {
-	f, err = os.Open(journalPath(path))
+// journalIndex is a journal's chunks by partition, found by reading the
+// chunk headers; the payloads are read and checked partition by partition.
+type journalIndex struct {
+	f      *os.File
+	h      journalHeader
+	parts  [journalParts][]chunkRef
+	all    []chunkRef // chunks of recInvalidateAll
+	end    int64      // offset past the last chunk read
+	chunks int
+}
+
+// openJournal opens the journal of path and indexes its chunks. ok is
+// false when there is none, or when its header is cut short or damaged:
+// the header is synced before any record that matters, so such a journal
+// holds nothing that must be replayed. The caller closes ji.f when it is
+// not nil.
+func openJournal(path string) (ji *journalIndex, ok bool, err error) {
+	f, err := os.Open(journalPath(path))
 	if errors.Is(err, os.ErrNotExist) {
-		return nil, h, nil, false, nil
+		return nil, false, nil
 	}
 	if err != nil {
-		return nil, h, nil, false, fmt.Errorf("open state journal: %w", err)
+		return nil, false, fmt.Errorf("open state journal: %w", err)
 	}
-	r := bufio.NewReaderSize(f, 64<<10)
+	ji = &journalIndex{f: f}
+	st, err := f.Stat()
+	if err != nil {
+		return ji, false, fmt.Errorf("open state journal: %w", err)
+	}
+	size := st.Size()
 	fixed := make([]byte, 8+8+8+4)
-	if _, err := io.ReadFull(r, fixed); err != nil || string(fixed[:8]) != journalMagic {
-		return f, h, nil, false, nil
+	if _, err := f.ReadAt(fixed, 0); err != nil || string(fixed[:8]) != journalMagic {
+		return ji, false, nil
 	}
-	idLen := binary.LittleEndian.Uint32(fixed[24:])
-	if idLen > 1<<20 {
-		return f, h, nil, false, nil
+	idLen := int64(binary.LittleEndian.Uint32(fixed[24:]))
+	if idLen > 1<<20 || 28+idLen+4 > size {
+		return ji, false, nil
 	}
 	rest := make([]byte, idLen+4)
-	if _, err := io.ReadFull(r, rest); err != nil {
-		return f, h, nil, false, nil
+	if _, err := f.ReadAt(rest, 28); err != nil {
+		return ji, false, nil
 	}
 	crc := crc32.Update(crc32.Checksum(fixed, castagnoli), castagnoli, rest[:idLen])
 	if crc != binary.LittleEndian.Uint32(rest[idLen:]) {
-		return f, h, nil, false, nil
+		return ji, false, nil
 	}
-	h.gen = binary.LittleEndian.Uint64(fixed[8:])
-	h.run = binary.LittleEndian.Uint64(fixed[16:])
+	ji.h.gen = binary.LittleEndian.Uint64(fixed[8:])
+	ji.h.run = binary.LittleEndian.Uint64(fixed[16:])
 	if idLen > 0 {
-		h.identity = new(Identity)
-		if json.Unmarshal(rest[:idLen], h.identity) != nil {
-			return f, h, nil, false, nil
+		ji.h.identity = new(Identity)
+		if json.Unmarshal(rest[:idLen], ji.h.identity) != nil {
+			return ji, false, nil
 		}
 	}
-	return f, h, &journalReader{r: r}, true, nil
+	ji.end = 28 + idLen + 4
+	ji.index(size, size)
+	return ji, true, nil
 }
 
-// next returns the next intact record; ok is false at the end of the
-// intact part.
-func (jr *journalReader) next() (rec jrecord, ok bool) {
-	var lb [8]byte
-	if _, err := io.ReadFull(jr.r, lb[:]); err != nil {
-		return rec, false
+// index reads the chunk headers from ji.end up to limit; a chunk cut
+// short ends the journal.
+func (ji *journalIndex) index(size, limit int64) {
+	var h [chunkHeader]byte
+	for ji.end+chunkHeader <= min(size, limit) {
+		if _, err := ji.f.ReadAt(h[:], ji.end); err != nil {
+			return
+		}
+		p := int(binary.LittleEndian.Uint16(h[0:]))
+		n := int64(binary.LittleEndian.Uint32(h[2:]))
+		if n == 0 || n > maxChunk || (p >= journalParts && p != allPart) || ji.end+chunkHeader+n > min(size, limit) {
+			return
+		}
+		c := chunkRef{off: ji.end + chunkHeader, n: int(n), crc: binary.LittleEndian.Uint32(h[6:])}
+		if p == allPart {
+			ji.all = append(ji.all, c)
+		} else {
+			ji.parts[p] = append(ji.parts[p], c)
+		}
+		ji.end = c.off + n
+		ji.chunks++
 	}
-	n := binary.LittleEndian.Uint32(lb[:])
-	if n < recFixed || n > 1<<20 {
-		return rec, false
+}
+
+// cut drops every chunk at or after off: a chunk there failed its
+// checksum, so nothing after it is trusted.
+func (ji *journalIndex) cut(off int64) {
+	keep := func(cs []chunkRef) []chunkRef {
+		out := cs[:0]
+		for _, c := range cs {
+			if c.off < off {
+				out = append(out, c)
+			}
+		}
+		return out
 	}
-	if cap(jr.buf) < int(n) {
-		jr.buf = make([]byte, n)
+	for p := range ji.parts {
+		ji.parts[p] = keep(ji.parts[p])
 	}
-	p := jr.buf[:n]
-	if _, err := io.ReadFull(jr.r, p); err != nil {
-		return rec, false
+	ji.all = keep(ji.all)
+	ji.end = min(ji.end, off)
+}
+
+// errBadChunk says where a chunk failed its checksum.
+type errBadChunk struct{ off int64 }
+
+func (e *errBadChunk) Error() string {
+	return fmt.Sprintf("state journal chunk at %d is damaged", e.off)
+}
+
+// readChunk reads and checks chunk c into buf.
+func (ji *journalIndex) readChunk(c chunkRef, buf []byte) ([]byte, error) {
+	if cap(buf) < c.n {
+		buf = make([]byte, c.n)
 	}
-	if crc32.Checksum(p, castagnoli) != binary.LittleEndian.Uint32(lb[4:]) {
-		return rec, false
+	buf = buf[:c.n]
+	if _, err := ji.f.ReadAt(buf, c.off); err != nil && !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("read state journal: %w", err)
 	}
+	if crc32.Checksum(buf, castagnoli) != c.crc {
+		return nil, &errBadChunk{off: c.off - chunkHeader}
+	}
+	return buf, nil
+}
+
+// jrecord is one journal record; key aliases the chunk's buffer.
+type jrecord struct {
+	kind byte
+	e    entry
+	seq  int64
+	key  []byte
+}
+
+// nextRecord parses the record at the start of b.
+func nextRecord(b []byte) (rec jrecord, rest []byte, err error) {
+	n, k := binary.Uvarint(b)
+	if k <= 0 || n < 1+8+4+4+8+1 || n > uint64(len(b)-k) {
+		return rec, nil, fmt.Errorf("%w: journal record", ErrCorrupt)
+	}
+	p, rest := b[k:k+int(n)], b[k+int(n):]
 	rec.kind = p[0]
 	if rec.kind < recInvalidate || rec.kind > recInvalidateAll {
-		return rec, false
+		return rec, nil, fmt.Errorf("%w: journal record kind %d", ErrCorrupt, rec.kind)
 	}
 	rec.e = entry{
 		key:   Key{Hash: binary.LittleEndian.Uint64(p[1:]), Tag: binary.LittleEndian.Uint32(p[9:])},
 		meta:  binary.LittleEndian.Uint32(p[13:]),
 		value: Value(binary.LittleEndian.Uint64(p[17:])),
 	}
-	rec.key = p[recFixed:]
-	return rec, true
+	seq, k := binary.Uvarint(p[25:])
+	if k <= 0 {
+		return rec, nil, fmt.Errorf("%w: journal record", ErrCorrupt)
+	}
+	rec.seq, rec.key = int64(seq), p[25+k:]
+	return rec, rest, nil
 }

@@ -2,7 +2,6 @@ package state
 
 import (
 	"encoding/binary"
-	"sync"
 
 	"github.com/zeebo/xxh3"
 
@@ -37,27 +36,30 @@ func (k Key) less(o Key) bool {
 // marks an entry whose value is unknown.
 type Value uint64
 
-var hashers = sync.Pool{New: func() any { return xxh3.New() }}
-
-// ValueOf returns the Value of key's net effect items, in order.
+// ValueOf returns the Value of key's net effect items, in order: xxh3-64
+// of each part (the key, then each item's type and JSON) prefixed by its
+// length, so that no two different lists of parts hash the same bytes.
 func ValueOf(key string, items ...talon.Item) Value {
-	h := hashers.Get().(*xxh3.Hasher)
-	h.Reset()
-	var n [binary.MaxVarintLen64]byte
-	field := func(s string, b []byte) {
-		h.Write(binary.AppendUvarint(n[:0], uint64(len(s)+len(b))))
-		h.WriteString(s)
-		h.Write(b)
-	}
-	field(key, nil)
+	var buf [512]byte // most net effects fit: no allocation
+	b := appendPart(buf[:0], key, nil)
 	for i := range items {
-		field(string(items[i].Type), nil)
-		field("", items[i].JSON)
+		b = appendPart(b, string(items[i].Type), nil)
+		b = appendPart(b, "", items[i].JSON)
 	}
-	v := Value(h.Sum64())
-	hashers.Put(h)
+	v := Value(xxh3.Hash(b))
 	if v == 0 {
 		v = 1
 	}
 	return v
 }
+
+func appendPart(b []byte, s string, p []byte) []byte {
+	b = binary.AppendUvarint(b, uint64(len(s)+len(p)))
+	b = append(b, s...)
+	return append(b, p...)
+}
+
+// KeyHash returns the 64-bit hash that orders a state file: the Hash of
+// KeyOf(key). A group pass must use it as group.Record.Hash, so that keys
+// come out in the state's order.
+func KeyHash(key string) uint64 { return KeyOf(key).Hash }

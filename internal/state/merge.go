@@ -3,156 +3,126 @@ package state
 import (
 	"cmp"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"slices"
-
-	"github.com/talonsync/talonsync/internal/group"
-	"github.com/talonsync/talonsync/internal/talon"
 )
 
-// change is the last journal record of one key.
+// change is the last journal record of one key; key aliases the loaded
+// partition.
 type change struct {
 	kind byte
 	e    entry
-	key  string
+	key  []byte
 	seq  int64
 }
 
-// changes yields a journal's last record per key in Key order. The
-// records are sorted through a group.Spool, so memory stays within its
-// budget however long the journal is.
+// changes yields a journal's last record per key in Key order, loading
+// one partition at a time: memory is about the journal's size divided by
+// journalParts (the snapshot's 24 bytes per key dwarf it).
 type changes struct {
-	records  int64 // intact records read
+	ji       *journalIndex
 	clearSeq int64 // the last recInvalidateAll, or -1
-	spool    *group.Spool
-	g        *group.Groups
-	pending  []change // the changes of one hash, sorted by tag, next first
-	held     *change  // read ahead: the first key of the next hash
+	p        int   // the next partition to load
+	data     []byte
+	buf      []byte
+	recs     []change
+	i        int
 }
 
-// sortJournal reads the intact records of jr into a spool.
-func sortJournal(jr *journalReader, opts group.Options) (*changes, error) {
-	s, err := group.New(opts)
-	if err != nil {
-		return nil, err
-	}
-	var seq int64
-	clearSeq := int64(-1)
-	payload := make([]byte, recFixed)
-	for ; ; seq++ {
-		rec, ok := jr.next()
-		if !ok {
-			break
-		}
-		if rec.kind == recInvalidateAll {
-			clearSeq = seq
-			continue
-		}
-		payload[0] = rec.kind
-		binary.LittleEndian.PutUint32(payload[1:], rec.e.key.Tag)
-		binary.LittleEndian.PutUint32(payload[5:], rec.e.meta)
-		binary.LittleEndian.PutUint64(payload[9:], uint64(rec.e.value))
-		key := string(rec.key)
-		if key == "" {
-			key = "\x00" // group records need a key; no entity key is empty
-		}
-		err := s.Add(group.Record{Hash: rec.e.key.Hash, Seq: seq, Item: talon.Item{Key: key, JSON: payload[:17]}})
+// newChanges starts reading the journal indexed by ji.
+func newChanges(ji *journalIndex) (*changes, error) {
+	c := &changes{ji: ji, clearSeq: -1}
+	for _, ref := range ji.all {
+		b, err := ji.readChunk(ref, c.buf)
 		if err != nil {
-			s.Close()
 			return nil, err
 		}
+		c.buf = b
+		for len(b) > 0 {
+			rec, rest, err := nextRecord(b)
+			if err != nil {
+				return nil, err
+			}
+			c.clearSeq = max(c.clearSeq, rec.seq)
+			b = rest
+		}
 	}
-	g, err := s.Groups()
-	if err != nil {
-		s.Close()
-		return nil, err
-	}
-	return &changes{spool: s, g: g, records: seq, clearSeq: clearSeq}, nil
+	return c, nil
 }
 
-// next returns the next key's last change; ok is false at the end (see
-// err).
+// next returns the next key's last change; ok is false at the end. A
+// damaged chunk answers *errBadChunk.
 func (c *changes) next() (ch change, ok bool, err error) {
-	if len(c.pending) == 0 {
-		if err := c.fill(); err != nil {
-			return ch, false, err
-		}
-		if len(c.pending) == 0 {
+	for c.i >= len(c.recs) {
+		if c.p >= journalParts {
 			return ch, false, nil
 		}
+		if err := c.load(c.p); err != nil {
+			return ch, false, err
+		}
+		c.p++
 	}
-	ch = c.pending[0]
-	c.pending = c.pending[1:]
-	return ch, true, nil
+	c.i++
+	return c.recs[c.i-1], true, nil
 }
 
-// read returns the last change of the spool's next key.
-func (c *changes) read() (change, bool) {
-	if !c.g.NextKey() {
-		return change{}, false
+// load reads partition p's records, sorts them by Key and keeps the last
+// of each key.
+func (c *changes) load(p int) error {
+	c.data, c.recs, c.i = c.data[:0], c.recs[:0], 0
+	refs := c.ji.parts[p]
+	n := 0
+	for _, ref := range refs {
+		n += ref.n
 	}
-	var last group.Record
-	for c.g.NextRecord() {
-		last = c.g.Record()
+	if cap(c.data) < n {
+		c.data = make([]byte, 0, n)
 	}
-	p := last.Item.JSON
-	ch := change{kind: p[0], key: c.g.Key(), seq: last.Seq, e: entry{
-		key:   Key{Hash: last.Hash, Tag: binary.LittleEndian.Uint32(p[1:])},
-		meta:  binary.LittleEndian.Uint32(p[5:]),
-		value: Value(binary.LittleEndian.Uint64(p[9:])),
-	}}
-	if ch.key == "\x00" {
-		ch.key = ""
+	for _, ref := range refs {
+		b, err := c.ji.readChunk(ref, c.data[len(c.data):len(c.data)+ref.n])
+		if err != nil {
+			return err
+		}
+		c.data = c.data[:len(c.data)+len(b)]
 	}
-	return ch, true
+	for b := c.data; len(b) > 0; {
+		rec, rest, err := nextRecord(b)
+		if err != nil {
+			return err
+		}
+		if rec.kind != recInvalidateAll {
+			c.recs = append(c.recs, change{kind: rec.kind, e: rec.e, key: rec.key, seq: rec.seq})
+		}
+		b = rest
+	}
+	slices.SortFunc(c.recs, func(a, b change) int {
+		switch {
+		case a.e.key.less(b.e.key):
+			return -1
+		case b.e.key.less(a.e.key):
+			return 1
+		}
+		return cmp.Compare(b.seq, a.seq) // the latest first: Compact keeps it
+	})
+	c.recs = slices.CompactFunc(c.recs, func(a, b change) bool { return a.e.key == b.e.key })
+	return nil
 }
 
-// fill reads the keys of the next hash (several only when 64-bit hashes
-// collide: the spool yields them in no particular order) and sorts them
-// by Key. One key of the following hash is held for the next fill.
-func (c *changes) fill() error {
-	c.pending = c.pending[:0]
-	if c.held != nil {
-		c.pending = append(c.pending, *c.held)
-		c.held = nil
-	} else if ch, ok := c.read(); ok {
-		c.pending = append(c.pending, ch)
-	} else {
-		return c.g.Err()
-	}
+// withJournal runs fn over the changes of ji. When a chunk turns out to be
+// damaged, nothing from it on is trusted: fn runs again without them.
+func withJournal(ji *journalIndex, fn func(*changes) error) error {
 	for {
-		ch, ok := c.read()
-		if !ok {
-			break
+		ch, err := newChanges(ji)
+		if err == nil {
+			err = fn(ch)
 		}
-		if ch.e.key.Hash != c.pending[0].e.key.Hash {
-			c.held = &ch
-			break
+		var bad *errBadChunk
+		if !errors.As(err, &bad) {
+			return err
 		}
-		c.pending = append(c.pending, ch)
+		ji.cut(bad.off)
 	}
-	if len(c.pending) > 1 {
-		slices.SortFunc(c.pending, func(a, b change) int {
-			switch {
-			case a.e.key.less(b.e.key):
-				return -1
-			case b.e.key.less(a.e.key):
-				return 1
-			}
-			return cmp.Compare(b.seq, a.seq) // the latest first: Compact keeps it
-		})
-		// Two strings with one 96-bit Key are one key to the state: the
-		// later record wins.
-		c.pending = slices.CompactFunc(c.pending, func(a, b change) bool { return a.e.key == b.e.key })
-	}
-	return c.g.Err()
-}
-
-func (c *changes) close() error {
-	if c == nil {
-		return nil
-	}
-	return c.spool.Close()
 }
 
 // strCursor reads a snapshot's key strings in entry order, a block at a
@@ -263,7 +233,7 @@ func merge(snap *snapshot, seen bitmap, ch *changes, complete bool, emit func(e 
 			if next.seq < clearSeq {
 				e = unknown(e)
 			}
-			if err := emit(e, []byte(next.key)); err != nil {
+			if err := emit(e, next.key); err != nil {
 				return err
 			}
 		}

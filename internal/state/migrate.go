@@ -4,17 +4,16 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
-	"os"
 
 	bolt "go.etcd.io/bbolt"
-
-	"github.com/talonsync/talonsync/internal/group"
-	"github.com/talonsync/talonsync/internal/talon"
 )
 
 // migrate converts the bbolt state file at path (the format before the
 // snapshot) in place: identity, run counter and last run are kept, and
-// every key, with an unknown value. The caller holds the lock.
+// every key, with an unknown value, so that prune and mirror still know
+// it. It writes the keys to a journal and replays it as after a kill, so
+// a conversion that is killed is simply done again. The caller holds the
+// lock.
 func migrate(path string, opts Options) error {
 	db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, Timeout: opts.Timeout})
 	if err != nil {
@@ -22,13 +21,7 @@ func migrate(path string, opts Options) error {
 	}
 	defer db.Close()
 	var meta snapshotMeta
-	spool, err := group.New(group.Options{Dir: opts.TempDir, Budget: opts.Budget})
-	if err != nil {
-		return err
-	}
-	defer spool.Close()
-	payload := make([]byte, 17)
-	payload[0] = recConfirm // with value 0 and no time: the key, value unknown
+	var j *journal
 	err = db.View(func(tx *bolt.Tx) error {
 		if m := tx.Bucket(bucketMeta); m != nil {
 			if b := m.Get(keyIdentity); b != nil {
@@ -47,30 +40,41 @@ func migrate(path string, opts Options) error {
 				}
 			}
 		}
+		var err error
+		if j, err = createJournal(path, journalHeader{run: meta.Runs, identity: meta.Identity}); err != nil {
+			return err
+		}
 		items := tx.Bucket(bucketItems)
 		if items == nil {
 			return nil
 		}
-		var seq int64
 		return items.ForEach(func(k, _ []byte) error {
-			key := KeyOf(string(k))
-			binary.LittleEndian.PutUint32(payload[1:], key.Tag)
-			seq++
-			return spool.Add(group.Record{Hash: key.Hash, Seq: seq, Item: talon.Item{Key: string(k), JSON: payload}})
+			// A confirmation of value 0: the key is known, its value is not.
+			return j.add(recConfirm, &entry{key: KeyOf(string(k))}, string(k))
 		})
 	})
+	if err == nil {
+		err = j.sync()
+	}
+	if j != nil {
+		if cerr := j.close(); err == nil {
+			err = cerr
+		}
+	}
 	if err != nil {
 		return fmt.Errorf("convert old state file: %w", err)
 	}
-	g, err := spool.Groups()
+	ji, ok, err := openJournal(path)
 	if err != nil {
-		return err
+		return fmt.Errorf("convert old state file: %w", err)
 	}
-	ch := &changes{spool: spool, g: g, clearSeq: -1}
+	defer ji.f.Close()
+	if !ok {
+		return fmt.Errorf("convert old state file: %w: the journal is unreadable", ErrCorrupt)
+	}
 	f := &File{path: path, opts: opts, snap: emptySnapshot(), meta: meta}
-	if err := f.rewrite(nil, ch, false); err != nil {
+	if err := withJournal(ji, func(ch *changes) error { return f.rewrite(nil, ch, false) }); err != nil {
 		return fmt.Errorf("convert old state file: %w", err)
 	}
-	os.Remove(path + ".journal")
-	return nil
+	return removeJournal(path)
 }

@@ -4,8 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
-	"os"
 	"time"
 )
 
@@ -81,10 +79,11 @@ func (f *File) Compare(key string, v Value, refreshBefore time.Time) Verdict {
 	if f.seen != nil {
 		f.seen.set(i)
 	}
+	r := &t.recs[i]
 	switch {
-	case t.value[i] != v:
+	case r.value != v:
 		return KeyChanged
-	case !refreshBefore.IsZero() && t.meta[i]&minutesMask < toMinutes(refreshBefore):
+	case !refreshBefore.IsZero() && r.meta&minutesMask < toMinutes(refreshBefore):
 		return KeyRefresh
 	}
 	return KeyUnchanged
@@ -111,7 +110,7 @@ func (f *File) Invalidate(keys ...string) error {
 	n := 0
 	for _, key := range keys {
 		k := KeyOf(key)
-		if i, ok := t.find(k); !ok || t.value[i] == 0 {
+		if i, ok := t.find(k); !ok || t.recs[i].value == 0 {
 			continue
 		}
 		if err := f.j.addLocked(recInvalidate, &entry{key: k}, key); err != nil {
@@ -238,8 +237,8 @@ func (f *File) Commit(info RunInfo, complete bool) error {
 	if err != nil {
 		return err
 	}
-	if err := os.Remove(journalPath(f.path)); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("remove state journal: %w", err)
+	if err := removeJournal(f.path); err != nil {
+		return err
 	}
 	f.dirty = false
 	f.stale = f.stale || rewrite
@@ -258,23 +257,17 @@ func (f *File) dropsAny() bool {
 }
 
 func (f *File) commitRewrite(complete bool) error {
-	jf, _, jr, ok, err := openJournal(f.path)
+	ji, ok, err := openJournal(f.path)
 	if err != nil {
 		return err
+	}
+	if ji != nil {
+		defer ji.f.Close()
 	}
 	if !ok {
-		if jf != nil {
-			jf.Close()
-		}
 		return fmt.Errorf("%w: the run's journal is unreadable", ErrCorrupt)
 	}
-	defer jf.Close()
-	ch, err := sortJournal(jr, f.groupOptions())
-	if err != nil {
-		return err
-	}
-	defer ch.close()
-	return f.rewrite(f.seen, ch, complete)
+	return withJournal(ji, func(ch *changes) error { return f.rewrite(f.seen, ch, complete) })
 }
 
 // KeyInfo is one key of a state file, as Each yields it.
@@ -300,29 +293,33 @@ func (f *File) Each(fn func(KeyInfo) error) error {
 			return err
 		}
 	}
-	var ch *changes
-	if f.lock == nil {
-		jf, h, jr, ok, err := openJournal(f.path)
-		if err != nil {
-			return err
-		}
-		if jf != nil {
-			defer jf.Close()
-		}
-		if ok && h.gen == f.snap.h.gen {
-			if ch, err = sortJournal(jr, f.groupOptions()); err != nil {
-				return err
-			}
-			defer ch.close()
-		}
-	}
-	return merge(f.snap, nil, ch, false, func(e entry, key []byte) error {
+	emit := func(e entry, key []byte) error {
 		ki := KeyInfo{Key: string(key), Value: e.value, Absent: e.meta&absentBit != 0}
 		if m := e.meta & minutesMask; m != 0 {
 			ki.Confirmed = time.Unix(int64(m)*60, 0).UTC()
 		}
 		return fn(ki)
-	})
+	}
+	if f.lock == nil {
+		ji, ok, err := openJournal(f.path)
+		if err != nil {
+			return err
+		}
+		if ji != nil {
+			defer ji.f.Close()
+		}
+		if ok && ji.h.gen == f.snap.h.gen {
+			// A damaged chunk (not a cut-short tail, which is skipped)
+			// ends the walk with an error: fn has seen keys already, so
+			// the walk cannot start again without them.
+			ch, err := newChanges(ji)
+			if err != nil {
+				return err
+			}
+			return merge(f.snap, nil, ch, false, emit)
+		}
+	}
+	return merge(f.snap, nil, nil, false, emit)
 }
 
 // MarshalJSON encodes a Value as 16 hex digits.

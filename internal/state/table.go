@@ -9,16 +9,12 @@ import (
 	"io"
 	"math/bits"
 	"os"
-	"sort"
 )
 
-// table is a snapshot's entries in memory, in Key order, as parallel
-// arrays: 24 bytes per key, and no key strings.
+// table is a snapshot's entries in memory, in Key order: 24 bytes per key,
+// and no key strings.
 type table struct {
-	hash  []uint64
-	tag   []uint32
-	meta  []uint32
-	value []Value
+	recs []rec
 
 	// buckets[b] is the first entry whose hash>>shift is b or more, so a
 	// lookup searches about eight entries.
@@ -26,55 +22,73 @@ type table struct {
 	buckets []uint32
 }
 
-func (t *table) len() int { return len(t.hash) }
-
-func (t *table) at(i int) entry {
-	return entry{key: Key{Hash: t.hash[i], Tag: t.tag[i]}, meta: t.meta[i], value: t.value[i]}
+// rec is an entry as the table holds it: one cache line or two per key.
+type rec struct {
+	hash      uint64
+	tag, meta uint32
+	value     Value
 }
 
-func (t *table) key(i int) Key { return Key{Hash: t.hash[i], Tag: t.tag[i]} }
+func (t *table) len() int { return len(t.recs) }
+
+func (t *table) key(i int) Key { return Key{Hash: t.recs[i].hash, Tag: t.recs[i].tag} }
+
+func (t *table) at(i int) entry {
+	r := &t.recs[i]
+	return entry{key: Key{Hash: r.hash, Tag: r.tag}, meta: r.meta, value: r.value}
+}
 
 func (t *table) append(e entry) {
-	t.hash = append(t.hash, e.key.Hash)
-	t.tag = append(t.tag, e.key.Tag)
-	t.meta = append(t.meta, e.meta)
-	t.value = append(t.value, e.value)
+	t.recs = append(t.recs, rec{hash: e.key.Hash, tag: e.key.Tag, meta: e.meta, value: e.value})
 }
 
 // index builds the buckets.
 func (t *table) index() {
 	n := t.len()
-	b := max(bits.Len(uint(n))-3, 0)
+	b := max(bits.Len(uint(n))-3, 1)
 	t.shift = 64 - uint(b)
-	if b == 0 {
-		t.shift = 63 // one bucket: every hash>>63 is 0 or 1
-		b = 1
-	}
 	t.buckets = make([]uint32, 1<<b+1)
 	i := 0
 	for k := range t.buckets {
-		for i < n && t.hash[i]>>t.shift < uint64(k) {
+		for i < n && t.recs[i].hash>>t.shift < uint64(k) {
 			i++
 		}
 		t.buckets[k] = uint32(i)
 	}
 }
 
-// find returns the index of k's entry.
+// lessAt reports whether entry i comes before k.
+func (t *table) lessAt(i int, k Key) bool {
+	r := &t.recs[i]
+	return r.hash < k.Hash || (r.hash == k.Hash && r.tag < k.Tag)
+}
+
+// search returns the first index in [lo, hi) whose entry is not before k.
+func (t *table) search(lo, hi int, k Key) int {
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if t.lessAt(m, k) {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	return lo
+}
+
+func (t *table) match(i int, k Key) bool {
+	return i < t.len() && t.recs[i].hash == k.Hash && t.recs[i].tag == k.Tag
+}
+
+// find returns the index of k's entry. It does not change t, so it is
+// safe for concurrent use.
 func (t *table) find(k Key) (int, bool) {
 	if t.len() == 0 {
 		return 0, false
 	}
 	b := k.Hash >> t.shift
-	lo, hi := int(t.buckets[b]), int(t.buckets[b+1])
-	i := lo + sort.Search(hi-lo, func(j int) bool {
-		j += lo
-		return t.hash[j] > k.Hash || (t.hash[j] == k.Hash && t.tag[j] >= k.Tag)
-	})
-	if i < hi && t.hash[i] == k.Hash && t.tag[i] == k.Tag {
-		return i, true
-	}
-	return 0, false
+	i := t.search(int(t.buckets[b]), int(t.buckets[b+1]), k)
+	return i, t.match(i, k)
 }
 
 // snapshotMeta is the JSON part of a snapshot.
@@ -158,8 +172,7 @@ func (s *snapshot) load() error {
 		return fmt.Errorf("%w: %d entries in the blocks, %d in the header", ErrCorrupt, total, s.h.count)
 	}
 	t := &s.t
-	t.hash, t.tag = make([]uint64, 0, total), make([]uint32, 0, total)
-	t.meta, t.value = make([]uint32, 0, total), make([]Value, 0, total)
+	t.recs = make([]rec, 0, total)
 	buf := make([]byte, blockEntries*entrySize)
 	for i := range s.blocks {
 		b := &s.blocks[i]
@@ -169,7 +182,7 @@ func (s *snapshot) load() error {
 		}
 		for j := 0; j < len(ents); j += entrySize {
 			e := getEntry(ents[j:])
-			if t.len() > 0 && !(Key{t.hash[t.len()-1], t.tag[t.len()-1]}).less(e.key) {
+			if t.len() > 0 && !t.key(t.len()-1).less(e.key) {
 				return fmt.Errorf("%w: entries out of order", ErrCorrupt)
 			}
 			t.append(e)
