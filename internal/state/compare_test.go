@@ -99,7 +99,7 @@ func runBolt(dir string) (p phases, err error) {
 
 func runSnapshot(dir string) (p phases, err error) {
 	path := filepath.Join(dir, "state")
-	f, err := OpenFile(path, Options{TempDir: dir})
+	f, err := OpenFile(path, Options{})
 	if err != nil {
 		return p, err
 	}
@@ -123,7 +123,7 @@ func runSnapshot(dir string) (p phases, err error) {
 		return p, err
 	}
 	start = time.Now()
-	if f, err = OpenFile(path, Options{TempDir: dir}); err != nil {
+	if f, err = OpenFile(path, Options{}); err != nil {
 		return p, err
 	}
 	p.open = time.Since(start)

@@ -64,7 +64,7 @@ func TestCrashChild(t *testing.T) {
 		}
 	}
 	path := filepath.Join(dir, "state")
-	opts := Options{TempDir: dir, Budget: 64 << 10}
+	opts := Options{}
 	for {
 		f, err := OpenFile(path, opts)
 		must(err)
@@ -179,7 +179,7 @@ func TestCrash(t *testing.T) {
 		}
 
 		api := readCrashLog(t, dir)
-		f, err := OpenFile(filepath.Join(dir, "state"), Options{TempDir: dir})
+		f, err := OpenFile(filepath.Join(dir, "state"), Options{})
 		require.NoError(t, err, "kill %d: the state opens after a kill", i)
 		err = f.Each(func(ki KeyInfo) error {
 			if ki.Value == 0 {

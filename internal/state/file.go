@@ -55,9 +55,6 @@ func (o *Options) fill() {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	if o.Budget <= 0 {
-		o.Budget = 4 << 20
-	}
 }
 
 // OpenFile opens the state file at path. A writer (not opts.ReadOnly)

@@ -22,7 +22,7 @@ var testID = Identity{BaseURL: "https://x.talon.one", Entity: "catalog", Catalog
 
 func openW(t *testing.T, path string, c *clock) *File {
 	t.Helper()
-	f, err := OpenFile(path, Options{Now: c.now, TempDir: t.TempDir()})
+	f, err := OpenFile(path, Options{Now: c.now})
 	require.NoError(t, err)
 	t.Cleanup(func() { f.Close() })
 	return f

@@ -115,7 +115,7 @@ func runFlow(phase, input, dir string) (res flowResult, err error) {
 		return res, nil
 	}
 
-	st, err := state.OpenFile(filepath.Join(dir, "state"), state.Options{TempDir: dir})
+	st, err := state.OpenFile(filepath.Join(dir, "state"), state.Options{})
 	if err != nil {
 		return res, err
 	}

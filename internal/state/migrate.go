@@ -8,6 +8,17 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
+// The names of the bbolt file (see store.go).
+var (
+	bucketMeta  = []byte("meta")
+	bucketItems = []byte("items")
+	bucketRuns  = []byte("runs")
+
+	keyIdentity = []byte("identity")
+	keyRun      = []byte("run")
+	keyLastRun  = []byte("last_run")
+)
+
 // migrate converts the bbolt state file at path (the format before the
 // snapshot) in place: identity, run counter and last run are kept, and
 // every key, with an unknown value, so that prune and mirror still know

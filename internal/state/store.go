@@ -1,14 +1,7 @@
-// Package state is the embedded state store of incremental sync: per entity
-// key, the hash of the item the API last confirmed and the last run whose
-// feed held the key. A Tracker connects a Store to one sync run.
-//
-// The store is a go.etcd.io/bbolt file. bbolt is pure Go (no cgo, so the
-// binary stays static and cross-compiles), keeps everything in one file,
-// gives serialisable read-write transactions with many concurrent readers,
-// is crash-safe (copy-on-write pages and a meta page switched only after an
-// fsync, so kill -9 or a power cut leaves the last committed transaction),
-// locks the file against a second writer, and is maintained by etcd, which
-// runs it in production everywhere Kubernetes runs.
+// The bbolt Store and its Tracker are the state of talonsync before the
+// snapshot File (file.go); cmd/talonsync still uses them, and OpenFile
+// converts their files. Delete this file and tracker.go once it does not.
+
 package state
 
 import (
@@ -24,55 +17,6 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-// Sentinel errors callers match with errors.Is.
-var (
-	// ErrMismatch: the state file belongs to another base URL, entity,
-	// catalog or audience.
-	ErrMismatch = errors.New("state file belongs to another target")
-	// ErrLocked: another process has the state file open for writing.
-	ErrLocked = errors.New("state file is in use by another run")
-)
-
-var (
-	bucketMeta  = []byte("meta")
-	bucketItems = []byte("items")
-	bucketRuns  = []byte("runs")
-
-	keyIdentity = []byte("identity")
-	keyRun      = []byte("run")
-	keyLastRun  = []byte("last_run")
-)
-
-// Identity is what a state file belongs to. A Store bound to one refuses
-// another (ErrMismatch).
-type Identity struct {
-	// BaseURL is the API base URL without a trailing slash.
-	BaseURL string `json:"base_url"`
-	// Entity is catalog, profiles or audiences.
-	Entity string `json:"entity"`
-	// CatalogID is the catalog of a catalog state; 0 otherwise.
-	CatalogID int64 `json:"catalog_id,omitempty"`
-	// AudienceID is --audience-id of an audiences state (0 when the rows
-	// name their audiences).
-	AudienceID int64 `json:"audience_id,omitempty"`
-}
-
-// RunInfo describes one run that used the state file.
-type RunInfo struct {
-	Run       uint64    `json:"run"`
-	Input     string    `json:"input,omitempty"`
-	Started   time.Time `json:"started"`
-	Finished  time.Time `json:"finished,omitzero"`
-	Complete  bool      `json:"complete"`
-	DryRun    bool      `json:"dry_run,omitempty"`
-	Read      int64     `json:"read"`
-	Delivered int64     `json:"delivered"`
-	Unchanged int64     `json:"unchanged"`
-	Rejected  int64     `json:"rejected"`
-	Pruned    int64     `json:"pruned"`
-	Error     string    `json:"error,omitempty"`
-}
-
 // Entry is one key of the state, as Each yields it.
 type Entry struct {
 	Key  string
@@ -80,24 +24,6 @@ type Entry struct {
 	// Seen is the last run that confirmed the key's item or, with --prune
 	// or --mirror, whose feed held the key.
 	Seen uint64
-}
-
-// Options configures Open and OpenFile.
-type Options struct {
-	// ReadOnly opens the file for reading only; other readers may share it.
-	ReadOnly bool
-	// Timeout bounds the wait for another process's lock. Default 1s.
-	Timeout time.Duration
-
-	// The fields below are used by OpenFile only.
-
-	// Now is the clock of confirmation times; default time.Now.
-	Now func() time.Time
-	// TempDir is where Commit sorts the journal when it is large; default
-	// os.TempDir().
-	TempDir string
-	// Budget bounds the memory of that sort; default 4 MiB.
-	Budget int
 }
 
 // Store is an open state file. Its methods are safe for concurrent use;
@@ -175,23 +101,6 @@ func (s *Store) Bind(id Identity) error {
 		}
 		return m.Put(keyIdentity, b)
 	})
-}
-
-func (have Identity) check(want Identity) error {
-	diff := func(what, h, w string) error {
-		return fmt.Errorf("%w: it records %s %s, this run uses %s", ErrMismatch, what, h, w)
-	}
-	switch {
-	case have.Entity != want.Entity:
-		return diff("entity", have.Entity, want.Entity)
-	case have.BaseURL != want.BaseURL && have.BaseURL != "" && want.BaseURL != "":
-		return diff("base URL", have.BaseURL, want.BaseURL)
-	case have.CatalogID != want.CatalogID:
-		return diff("catalog", fmt.Sprint(have.CatalogID), fmt.Sprint(want.CatalogID))
-	case have.AudienceID != want.AudienceID:
-		return diff("audience", fmt.Sprint(have.AudienceID), fmt.Sprint(want.AudienceID))
-	}
-	return nil
 }
 
 // Identity returns the file's identity; ok is false when it has none yet.
