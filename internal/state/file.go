@@ -40,8 +40,9 @@ type File struct {
 	dirty    bool // Commit must rewrite the snapshot: identity bound, file converted
 	migrated bool
 
-	j    *journal // the run in progress
-	seen bitmap   // snapshot entries the run's feed held
+	j       *journal // the run in progress
+	seen    bitmap   // snapshot entries the run's feed held
+	cleared bool     // the run called InvalidateAll
 	// stale: Commit rewrote the file, so snap is the previous one; the next
 	// Begin loads the new one.
 	stale bool

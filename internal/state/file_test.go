@@ -217,8 +217,12 @@ func TestInvalidateAll(t *testing.T) {
 
 	_, err = f.Begin()
 	require.NoError(t, err)
+	require.Equal(t, KeyUnchanged, f.Compare("A", val("A", "1"), time.Time{}))
 	require.NoError(t, f.Confirm("C", val("C", "1"), false)) // before the bulk action
 	require.NoError(t, f.InvalidateAll())
+	assert.Equal(t, KeyChanged, f.Compare("A", val("A", "1"), time.Time{}), "after a bulk action no value is known")
+	assert.Equal(t, KeyNew, f.Compare("E", val("E", "1"), time.Time{}))
+	require.NoError(t, f.Invalidate("A"))                    // nothing left to invalidate: no record, no sync
 	require.NoError(t, f.Confirm("A", val("A", "2"), false)) // after it
 	require.NoError(t, f.Confirm("D", val("D", "1"), false))
 	require.NoError(t, f.Commit(RunInfo{}, false))

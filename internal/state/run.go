@@ -62,7 +62,7 @@ func (f *File) Begin() (run uint64, err error) {
 		return 0, err
 	}
 	f.meta.Runs++
-	f.j, f.seen = j, newBitmap(f.snap.t.len())
+	f.j, f.seen, f.cleared = j, newBitmap(f.snap.t.len()), false
 	return f.meta.Runs, nil
 }
 
@@ -81,7 +81,7 @@ func (f *File) Compare(key string, v Value, refreshBefore time.Time) Verdict {
 	}
 	r := &t.recs[i]
 	switch {
-	case r.value != v:
+	case r.value != v || f.cleared:
 		return KeyChanged
 	case !refreshBefore.IsZero() && r.meta&minutesMask < toMinutes(refreshBefore):
 		return KeyRefresh
@@ -103,6 +103,9 @@ func toMinutes(t time.Time) uint32 {
 func (f *File) Invalidate(keys ...string) error {
 	if f.j == nil {
 		return errNoRun
+	}
+	if f.cleared {
+		return nil // every value is unknown already
 	}
 	t := &f.snap.t
 	f.j.mu.Lock()
@@ -126,7 +129,9 @@ func (f *File) Invalidate(keys ...string) error {
 
 // InvalidateAll durably records that every value is unknown: call it
 // before a PATCH_MANY or REMOVE_MANY is sent, since it touches items the
-// state cannot name. The keys stay known, for prune and mirror.
+// state cannot name. The keys stay known, for prune and mirror. For the
+// rest of the run Compare answers KeyChanged for every key it knows, and
+// confirmations made after it hold.
 func (f *File) InvalidateAll() error {
 	if f.j == nil {
 		return errNoRun
@@ -136,7 +141,11 @@ func (f *File) InvalidateAll() error {
 	if err := f.j.addLocked(recInvalidateAll, &entry{}, ""); err != nil {
 		return err
 	}
-	return f.j.syncLocked()
+	if err := f.j.syncLocked(); err != nil {
+		return err
+	}
+	f.cleared = true
+	return nil
 }
 
 // Confirm records that the API confirmed key's net effect, of Value v, now
@@ -233,7 +242,7 @@ func (f *File) Commit(info RunInfo, complete bool) error {
 		return err
 	}
 	err := f.j.close()
-	f.j, f.seen = nil, nil
+	f.j, f.seen, f.cleared = nil, nil, false
 	if err != nil {
 		return err
 	}

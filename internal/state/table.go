@@ -107,6 +107,7 @@ type snapshot struct {
 	blocks []block
 	meta   snapshotMeta
 	t      table
+	free   func() // releases t's records (see allocRecs)
 }
 
 // bboltMagic is at offset 16 of a bbolt file: the state format of
@@ -127,7 +128,7 @@ func readSnapshot(path string) (*snapshot, error) {
 	}
 	s := &snapshot{f: f}
 	if err := s.load(); err != nil {
-		f.Close()
+		s.close()
 		return nil, err
 	}
 	return s, nil
@@ -172,7 +173,7 @@ func (s *snapshot) load() error {
 		return fmt.Errorf("%w: %d entries in the blocks, %d in the header", ErrCorrupt, total, s.h.count)
 	}
 	t := &s.t
-	t.recs = make([]rec, 0, total)
+	t.recs, s.free = allocRecs(total)
 	buf := make([]byte, blockEntries*entrySize)
 	for i := range s.blocks {
 		b := &s.blocks[i]
@@ -236,8 +237,18 @@ func (s *snapshot) keys(fn func(i int, key []byte) error) error {
 }
 
 func (s *snapshot) close() error {
-	if s == nil || s.f == nil {
+	if s == nil {
 		return nil
 	}
-	return s.f.Close()
+	if s.free != nil {
+		s.t = table{}
+		s.free()
+		s.free = nil
+	}
+	if s.f == nil {
+		return nil
+	}
+	err := s.f.Close()
+	s.f = nil
+	return err
 }
