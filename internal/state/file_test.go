@@ -119,8 +119,9 @@ func TestKillKeepsInvalidations(t *testing.T) {
 	require.Equal(t, KeyChanged, f.Compare("B", val("B", "2"), time.Time{}))
 	require.NoError(t, f.Invalidate("A", "B"))
 	require.NoError(t, f.Confirm("B", val("B", "2"), false))
-	require.NoError(t, f.j.flush()) // as if the buffer had filled before the kill
-	// A kill: no Commit. The next writer replays the journal.
+	require.NoError(t, f.Flush())
+	require.NoError(t, f.Confirm("C", val("C", "9"), false)) // buffered: lost
+	// A kill: no Commit, no flush. The next writer replays the journal.
 	f.j.f.Close()
 	f.j = nil
 	require.NoError(t, f.Close())
@@ -278,7 +279,7 @@ func TestLocking(t *testing.T) {
 	assert.ErrorIs(t, Reset(path, Options{Timeout: 50 * time.Millisecond}), ErrLocked)
 
 	// A reader works meanwhile and sees the run's journal as far as written.
-	require.NoError(t, f.j.flush())
+	require.NoError(t, f.Flush())
 	r, err := OpenFile(path, Options{ReadOnly: true})
 	require.NoError(t, err)
 	id, ok := r.Identity()
@@ -307,6 +308,7 @@ func TestNoRun(t *testing.T) {
 	assert.ErrorIs(t, f.Invalidate("A"), errNoRun)
 	assert.ErrorIs(t, f.InvalidateAll(), errNoRun)
 	assert.ErrorIs(t, f.Reject("A"), errNoRun)
+	assert.ErrorIs(t, f.Flush(), errNoRun)
 	assert.ErrorIs(t, f.Commit(RunInfo{}, true), errNoRun)
 }
 

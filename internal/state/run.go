@@ -164,6 +164,17 @@ func (f *File) Confirm(key string, v Value, absent bool) error {
 	return f.j.add(recConfirm, &entry{key: KeyOf(key), meta: meta, value: v}, key)
 }
 
+// Flush writes the buffered confirmations to the journal without syncing
+// it: after Flush, a kill of the process loses none of them (a power cut
+// still may). Call it now and then, say with each checkpoint, so that a
+// rerun after a kill re-sends fewer keys. Safe for concurrent use.
+func (f *File) Flush() error {
+	if f.j == nil {
+		return errNoRun
+	}
+	return f.j.flush()
+}
+
 // Reject records that the API rejected what was sent for key, so its
 // state is unknown. Buffered like Confirm; safe for concurrent use.
 func (f *File) Reject(key string) error {
