@@ -91,56 +91,79 @@ func appendMembers(dst []byte, attrs []attr, first bool) []byte {
 // allocating.
 const inlineAttrs = 32
 
+// mattr is an attribute of a merge: offsets into one of the two items.
+type mattr struct {
+	n0, n1 uint32 // the name, in src[ns]
+	v0, v1 uint32 // the value, in src[vs]
+	h      uint32 // nameHash of the name
+	ns, vs uint8  // 0: the first item, 1: the second
+}
+
 // merger is attrList for MergeProfile, tuned for its hot path: the first
-// inlineAttrs attributes live in an array inside the struct, so a merger on
-// the stack allocates nothing (no pointer to the array is ever stored), and
-// a bitmap of name hashes skips the search for names not seen yet.
+// inlineAttrs attributes live in an array inside the struct, as offsets
+// (24 bytes each), so a merger on the stack allocates nothing and is cheap
+// to clear; a bitmap of name hashes skips the search for names not seen
+// yet.
 type merger struct {
+	src  [2][]byte
+	cur  uint8 // the item being read
 	n    int
-	inl  [inlineAttrs]attr
-	more []attr
+	inl  [inlineAttrs]mattr
+	more []mattr
 	seen [4]uint64      // bit h%256 is set for the hash h of every name held
 	idx  map[string]int // built once there are more than inlineAttrs
 }
 
-func (m *merger) at(i int) *attr {
+func (m *merger) at(i int) *mattr {
 	if i < inlineAttrs {
 		return &m.inl[i]
 	}
 	return &m.more[i-inlineAttrs]
 }
 
+func (m *merger) name(a *mattr) []byte { return m.src[a.ns][a.n0:a.n1] }
+func (m *merger) val(a *mattr) []byte  { return m.src[a.vs][a.v0:a.v1] }
+
+// offset returns where sub starts in the item being read; sub is a slice
+// of it.
+func (m *merger) offset(sub []byte) uint32 { return uint32(cap(m.src[m.cur]) - cap(sub)) }
+
+// set sets the attribute whose name and value are slices of the item
+// being read.
 func (m *merger) set(name, val []byte) {
+	n0, v0 := m.offset(name), m.offset(val)
+	a := mattr{n0: n0, n1: n0 + uint32(len(name)), v0: v0, v1: v0 + uint32(len(val)), ns: m.cur, vs: m.cur}
 	if m.idx != nil {
 		if i, ok := m.idx[string(name)]; ok {
-			m.at(i).val = val
+			b := m.at(i)
+			b.vs, b.v0, b.v1 = a.vs, a.v0, a.v1
 			return
 		}
 		m.idx[string(name)] = m.n
-		m.push(attr{name: name, val: val})
+		m.push(a)
 		return
 	}
-	h := nameHash(name)
-	if w, bit := h>>6&3, uint64(1)<<(h&63); m.seen[w]&bit == 0 {
+	a.h = nameHash(name)
+	if w, bit := a.h>>6&3, uint64(1)<<(a.h&63); m.seen[w]&bit == 0 {
 		m.seen[w] |= bit
 	} else {
 		for i := range min(m.n, inlineAttrs) {
-			if a := &m.inl[i]; a.h == h && bytes.Equal(a.name, name) {
-				a.val = val
+			if b := &m.inl[i]; b.h == a.h && bytes.Equal(m.name(b), name) {
+				b.vs, b.v0, b.v1 = a.vs, a.v0, a.v1
 				return
 			}
 		}
 	}
-	m.push(attr{name, val, h})
+	m.push(a)
 	if m.n > inlineAttrs {
 		m.idx = make(map[string]int, 2*m.n)
 		for i := range m.n {
-			m.idx[string(m.at(i).name)] = i
+			m.idx[string(m.name(m.at(i)))] = i
 		}
 	}
 }
 
-func (m *merger) push(a attr) {
+func (m *merger) push(a mattr) {
 	if m.n < inlineAttrs {
 		m.inl[m.n] = a
 	} else {
@@ -162,8 +185,18 @@ func (m *merger) setObject(obj []byte) error {
 
 // appendObject appends the attributes as a JSON object, without white space.
 func (m *merger) appendObject(dst []byte) []byte {
-	dst = appendMembers(append(dst, '{'), m.inl[:min(m.n, inlineAttrs)], true)
-	return append(appendMembers(dst, m.more, false), '}')
+	dst = append(dst, '{')
+	for i := range m.n {
+		a := m.at(i)
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, '"')
+		dst = append(dst, m.name(a)...)
+		dst = append(dst, `":`...)
+		dst = append(dst, m.val(a)...)
+	}
+	return append(dst, '}')
 }
 
 // size is the length of the attributes' members.
@@ -171,7 +204,7 @@ func (m *merger) size() int {
 	n := 0
 	for i := range m.n {
 		a := m.at(i)
-		n += len(a.name) + len(a.val) + 4
+		n += int(a.n1-a.n0) + int(a.v1-a.v0) + 4
 	}
 	return n
 }
@@ -183,6 +216,7 @@ func (m *merger) size() int {
 // attributes; the caller then starts again with profileAttrs.
 func (m *merger) compact(p []byte) (id []byte, ok bool) {
 	const head, attrs = `{"integrationId":`, `,"attributes":{`
+	p = m.use(p)
 	if len(p) < len(head)+3 || string(p[:len(head)]) != head || p[len(head)] != '"' {
 		return nil, false
 	}
@@ -225,9 +259,23 @@ func (m *merger) compact(p []byte) (id []byte, ok bool) {
 	}
 }
 
+// use makes p the item being read and returns it cut to its length: the
+// caller slices that, so that offsets computed from capacities hold.
+func (m *merger) use(p []byte) []byte {
+	if m.src[0] == nil {
+		m.cur = 0
+	} else {
+		m.cur = 1
+	}
+	p = p[:len(p):len(p)]
+	m.src[m.cur] = p
+	return p
+}
+
 // profileAttrs adds the attributes of the encoded CustomerProfile p to m
 // and returns p's raw integrationId.
 func profileAttrs(p []byte, m *merger) (id []byte, err error) {
+	p = m.use(p)
 	it := objIter{b: p}
 	for it.next() {
 		switch string(it.name) {
