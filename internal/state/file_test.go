@@ -1,6 +1,7 @@
 package state
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -352,4 +353,8 @@ func TestValueOf(t *testing.T) {
 		})
 	}
 	assert.NotZero(t, ValueOf(""))
+	assert.Equal(t, "00000000000000ff", Value(255).String())
+	js, err := json.Marshal(Value(255))
+	require.NoError(t, err)
+	assert.Equal(t, `"00000000000000ff"`, string(js))
 }

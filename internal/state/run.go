@@ -342,5 +342,8 @@ func (f *File) Each(fn func(KeyInfo) error) error {
 	return merge(f.snap, nil, nil, false, emit)
 }
 
-// MarshalJSON encodes a Value as 16 hex digits.
-func (v Value) MarshalJSON() ([]byte, error) { return json.Marshal(fmt.Sprintf("%016x", uint64(v))) }
+// String returns the Value as 16 hex digits.
+func (v Value) String() string { return fmt.Sprintf("%016x", uint64(v)) }
+
+// MarshalJSON encodes a Value as its String.
+func (v Value) MarshalJSON() ([]byte, error) { return json.Marshal(v.String()) }
