@@ -15,11 +15,12 @@ import (
 	"github.com/talonsync/talonsync/internal/talon"
 )
 
-// The bbolt Store against the snapshot File, 1M keys, as a --state run
-// uses them: record every key as delivered (bbolt: one transaction per
-// 1000-item batch, as the pipeline commits; File: Confirm each, then
-// Commit), reopen, look every key up. Each store runs in a child process
-// so that its peak RSS is its own:
+// The snapshot File against the bbolt Store (compare_bolt_test.go), 1M
+// keys, as a --state run uses them: record every key as delivered (bbolt:
+// one transaction per 1000-item batch, as the pipeline commits; File:
+// Confirm each, then Commit), reopen, look every key up (File: also in Key
+// order, as a group pass asks). Each store runs in a child process so that
+// its peak RSS is its own:
 //
 //	go test ./internal/state -run '^$' -bench StoreCompare -benchtime 1x
 
@@ -54,47 +55,6 @@ func compareIndex(key string) int {
 	n, _ := strconv.Atoi(strings.TrimPrefix(key, "customer-"))
 	const p, inv = 10_000_019, 9_660_329 // 7919 * inv ≡ 1 (mod p)
 	return int(uint64(n) * inv % p)
-}
-
-func runBolt(dir string) (p phases, err error) {
-	path := filepath.Join(dir, "bolt.db")
-	s, err := Open(path, Options{})
-	if err != nil {
-		return p, err
-	}
-	start := time.Now()
-	changes := make([]Change, 0, 1000)
-	for i := range compareKeys {
-		it := compareItem(i)
-		changes = append(changes, Change{Key: compareKey(i), Hash: HashItem(&it)})
-		if len(changes) == cap(changes) {
-			if err := s.Apply(1, changes); err != nil {
-				return p, err
-			}
-			changes = changes[:0]
-		}
-	}
-	p.record = time.Since(start)
-	if err := s.Close(); err != nil {
-		return p, err
-	}
-	start = time.Now()
-	if s, err = Open(path, Options{}); err != nil {
-		return p, err
-	}
-	p.open = time.Since(start)
-	start = time.Now()
-	for i := range compareKeys {
-		it := compareItem(i)
-		h, ok, err := s.Lookup(compareKey(i))
-		if err != nil || !ok || h != HashItem(&it) {
-			return p, fmt.Errorf("lookup %d: %v %v", i, ok, err)
-		}
-	}
-	p.lookup = time.Since(start)
-	st, _ := os.Stat(path)
-	p.fileBytes = st.Size()
-	return p, s.Close()
 }
 
 func runSnapshot(dir string) (p phases, err error) {
@@ -157,15 +117,13 @@ func runSnapshot(dir string) (p phases, err error) {
 	return p, f.Close()
 }
 
-// TestStoreCompareChild runs one store for BenchmarkStoreCompare.
-func TestStoreCompareChild(t *testing.T) {
-	which := os.Getenv(compareEnv)
-	if which == "" {
+// TestStoreCompareChild runs the snapshot store for BenchmarkStoreCompare.
+func TestStoreCompareChild(t *testing.T) { compareChild(t, "snapshot", runSnapshot) }
+
+// compareChild runs one store in a child and prints its phases.
+func compareChild(t *testing.T, which string, run func(dir string) (phases, error)) {
+	if os.Getenv(compareEnv) != which {
 		t.Skip("the child of BenchmarkStoreCompare")
-	}
-	run := runSnapshot
-	if which == "bbolt" {
-		run = runBolt
 	}
 	p, err := run(t.TempDir())
 	if err != nil {
@@ -174,38 +132,37 @@ func TestStoreCompareChild(t *testing.T) {
 	fmt.Printf("PHASES %d %d %d %d %d %d %d\n", p.record, p.commit, p.open, p.lookup, p.sorted, p.fileBytes, peakRSS())
 }
 
-func BenchmarkStoreCompare(b *testing.B) {
-	for _, which := range []string{"bbolt", "snapshot"} {
-		b.Run(which, func(b *testing.B) {
-			var p phases
-			for b.Loop() {
-				cmd := exec.Command(os.Args[0], "-test.run=^TestStoreCompareChild$", "-test.count=1", "-test.v")
-				cmd.Env = append(os.Environ(), compareEnv+"="+which)
-				out, err := cmd.CombinedOutput()
-				if err != nil {
-					b.Fatalf("%v:\n%s", err, out)
-				}
-				i := bytes.Index(out, []byte("PHASES "))
-				if i < 0 {
-					b.Fatalf("no phases:\n%s", out)
-				}
-				var rec, com, open, look, sorted int64
-				fmt.Sscan(string(out[i+7:]), &rec, &com, &open, &look, &sorted, &p.fileBytes, &p.rss)
-				p.record, p.commit, p.open = time.Duration(rec), time.Duration(com), time.Duration(open)
-				p.lookup, p.sorted = time.Duration(look), time.Duration(sorted)
-			}
-			ms := func(d time.Duration) float64 { return float64(d) / 1e6 }
-			b.ReportMetric(ms(p.record), "record-ms")
-			b.ReportMetric(ms(p.commit), "commit-ms")
-			b.ReportMetric(ms(p.open), "open-ms")
-			b.ReportMetric(ms(p.lookup), "lookup-ms")
-			if p.sorted > 0 {
-				b.ReportMetric(ms(p.sorted), "lookup-in-key-order-ms")
-			}
-			b.ReportMetric(float64(p.fileBytes)/(1<<20), "file-MiB")
-			b.ReportMetric(float64(p.rss)/(1<<20), "peak-RSS-MiB")
-		})
+func BenchmarkStoreCompare(b *testing.B) { benchCompare(b, "snapshot", "TestStoreCompareChild") }
+
+// benchCompare runs the child test of one store and reports its phases.
+func benchCompare(b *testing.B, which, child string) {
+	var p phases
+	for b.Loop() {
+		cmd := exec.Command(os.Args[0], "-test.run=^"+child+"$", "-test.count=1", "-test.v")
+		cmd.Env = append(os.Environ(), compareEnv+"="+which)
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			b.Fatalf("%v:\n%s", err, out)
+		}
+		i := bytes.Index(out, []byte("PHASES "))
+		if i < 0 {
+			b.Fatalf("no phases:\n%s", out)
+		}
+		var rec, com, open, look, sorted int64
+		fmt.Sscan(string(out[i+7:]), &rec, &com, &open, &look, &sorted, &p.fileBytes, &p.rss)
+		p.record, p.commit, p.open = time.Duration(rec), time.Duration(com), time.Duration(open)
+		p.lookup, p.sorted = time.Duration(look), time.Duration(sorted)
 	}
+	ms := func(d time.Duration) float64 { return float64(d) / 1e6 }
+	b.ReportMetric(ms(p.record), "record-ms")
+	b.ReportMetric(ms(p.commit), "commit-ms")
+	b.ReportMetric(ms(p.open), "open-ms")
+	b.ReportMetric(ms(p.lookup), "lookup-ms")
+	if p.sorted > 0 {
+		b.ReportMetric(ms(p.sorted), "lookup-in-key-order-ms")
+	}
+	b.ReportMetric(float64(p.fileBytes)/(1<<20), "file-MiB")
+	b.ReportMetric(float64(p.rss)/(1<<20), "peak-RSS-MiB")
 }
 
 // peakRSS returns VmHWM from /proc/self/status in bytes, or 0.

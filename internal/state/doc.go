@@ -10,6 +10,28 @@
 // (buffered), and Commit writes the next snapshot atomically; a killed run
 // is replayed by the next OpenFile. See File for the contract.
 //
+// A run, with internal/group and internal/fold:
+//
+//	f, _ := state.OpenFile(path, state.Options{}) // lock, load, replay
+//	f.Bind(identity)
+//	f.Begin()
+//	// group pass: every row with a key into a group.Spool, with
+//	// Hash: state.KeyHash(key)
+//	for g.NextKey() { // keys in the state's order
+//		fold the key's records; v := state.ValueOf(key, unit items...)
+//		switch f.Compare(key, v, now.Add(-refreshAfter)) {
+//		case state.KeyUnchanged: // send nothing
+//		case state.KeyChanged: // f.Invalidate it with the batch's other
+//			// changed keys (one sync), then send
+//		case state.KeyNew, state.KeyRefresh: // send
+//		}
+//	}
+//	// when every unit of a key was delivered: f.Confirm(key, v, removes)
+//	// prune or mirror: f.CountStale, f.StaleKeys; Invalidate, remove,
+//	// Confirm(key, removal's Value, true)
+//	f.Commit(info, complete) // after a failed run too
+//
 // Store (store.go) and Tracker (tracker.go) are the older bbolt state, kept
-// until cmd/talonsync moves to File.
+// until cmd/talonsync moves to File; with hash.go and bitset.go they can
+// then be deleted.
 package state

@@ -1,6 +1,8 @@
 package state
 
 import (
+	"encoding/binary"
+	"encoding/json"
 	"fmt"
 	"maps"
 	"math/rand/v2"
@@ -12,24 +14,47 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	bolt "go.etcd.io/bbolt"
 )
+
+// writeOldFormat writes a state file as talonsync before the snapshot
+// did: bbolt, with the meta, items and runs buckets, each item's value a
+// 16-byte hash and the big-endian last-seen run.
+func writeOldFormat(t *testing.T, path string, id *Identity, run uint64, last *RunInfo, keys int) {
+	t.Helper()
+	db, err := bolt.Open(path, 0o600, nil)
+	require.NoError(t, err)
+	defer db.Close()
+	require.NoError(t, db.Update(func(tx *bolt.Tx) error {
+		meta, err := tx.CreateBucket(bucketMeta)
+		require.NoError(t, err)
+		items, err := tx.CreateBucket(bucketItems)
+		require.NoError(t, err)
+		_, err = tx.CreateBucket([]byte("runs"))
+		require.NoError(t, err)
+		if id != nil {
+			b, _ := json.Marshal(id)
+			require.NoError(t, meta.Put(keyIdentity, b))
+		}
+		require.NoError(t, meta.Put(keyRun, binary.BigEndian.AppendUint64(nil, run)))
+		if last != nil {
+			b, _ := json.Marshal(last)
+			require.NoError(t, meta.Put(keyLastRun, b))
+		}
+		for i := range keys {
+			v := binary.BigEndian.AppendUint64(make([]byte, 16), run)
+			require.NoError(t, items.Put(fmt.Appendf(nil, "SKU-%d", i), v))
+		}
+		return nil
+	}))
+}
 
 func TestOldFormat(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "state.db")
-	old, err := Open(path, Options{})
-	require.NoError(t, err)
-	require.NoError(t, old.Bind(testID))
-	run, err := old.BeginRun(time.Now())
-	require.NoError(t, err)
-	var changes []Change
-	for i := range 3000 {
-		changes = append(changes, Change{Key: fmt.Sprintf("SKU-%d", i), Hash: HashItem(item("", "x"))})
-	}
-	require.NoError(t, old.Apply(run, changes))
-	require.NoError(t, old.FinishRun(RunInfo{Run: run, Read: 3000, Complete: true}))
-	require.NoError(t, old.Close())
+	const run uint64 = 4
+	writeOldFormat(t, path, &testID, run, &RunInfo{Run: run, Read: 3000, Complete: true}, 3000)
 
-	_, err = OpenFile(path, Options{ReadOnly: true})
+	_, err := OpenFile(path, Options{ReadOnly: true})
 	require.ErrorIs(t, err, ErrOldFormat)
 	assert.Contains(t, err.Error(), "talonsync state reset --state "+path)
 
@@ -56,15 +81,12 @@ func TestOldFormat(t *testing.T) {
 func TestReset(t *testing.T) {
 	dir := t.TempDir()
 	oldPath := filepath.Join(dir, "old.db")
-	old, err := Open(oldPath, Options{})
-	require.NoError(t, err)
-	require.NoError(t, old.Bind(testID))
-	require.NoError(t, old.Close())
+	writeOldFormat(t, oldPath, &testID, 1, nil, 10)
 
 	newPath := filepath.Join(dir, "new")
 	f := openW(t, newPath, &clock{t: time.Now()})
 	require.NoError(t, f.Bind(testID))
-	_, err = f.Begin()
+	_, err := f.Begin()
 	require.NoError(t, err)
 	require.NoError(t, f.Confirm("A", 1, false))
 	require.NoError(t, f.Commit(RunInfo{Read: 1}, true))
