@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -70,8 +71,17 @@ func writeFlowInput(path string, rows int, changed float64) error {
 
 type flowResult struct {
 	rows, keys, sent int
-	elapsed          time.Duration
+	elapsed, cpu     time.Duration
 	rss              int64
+}
+
+// cpuTime returns the process's user and system CPU time.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // runFlow runs one phase: "read" reads the file only; "sync" runs the
@@ -200,7 +210,7 @@ func TestFlowChild(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fmt.Printf("FLOW %d %d %d %d %d\n", res.rows, res.keys, res.sent, res.elapsed, vmHWM())
+	fmt.Printf("FLOW %d %d %d %d %d %d\n", res.rows, res.keys, res.sent, res.elapsed, vmHWM(), cpuTime())
 }
 
 func BenchmarkFlow(b *testing.B) {
@@ -234,13 +244,14 @@ func BenchmarkFlow(b *testing.B) {
 			b.Fatalf("%s: no result\n%s", phase, out)
 		}
 		var r flowResult
-		var ns int64
-		fmt.Sscan(string(out[i+5:]), &r.rows, &r.keys, &r.sent, &ns, &r.rss)
-		r.elapsed = time.Duration(ns)
+		var ns, cpu int64
+		fmt.Sscan(string(out[i+5:]), &r.rows, &r.keys, &r.sent, &ns, &r.rss, &cpu)
+		r.elapsed, r.cpu = time.Duration(ns), time.Duration(cpu)
 		return r
 	}
 	report := func(b *testing.B, r flowResult, base time.Duration) {
 		b.ReportMetric(r.elapsed.Seconds(), "s")
+		b.ReportMetric(r.cpu.Seconds(), "cpu-s")
 		b.ReportMetric(float64(r.rss)/(1<<20), "peak-RSS-MiB")
 		b.ReportMetric(float64(r.sent), "sent")
 		b.ReportMetric(100*float64(r.sent)/float64(r.rows), "sent-%rows")
