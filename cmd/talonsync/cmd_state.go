@@ -11,12 +11,12 @@ import (
 	"maps"
 	"os"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/talonsync/talonsync/internal/state"
+	"github.com/talonsync/talonsync/internal/talon"
 )
 
 // stateOptions are the options of the state subcommands.
@@ -59,7 +59,7 @@ func newStateCmd(e *env) *cobra.Command {
 			func(c *cobra.Command, o *stateOptions) {
 				c.Flags().BoolVar(&o.JSON, "json", false, "print JSON")
 			}),
-		sub("export", "Print every key as JSONL: key, hash, last seen run and time", runStateExport, nil),
+		sub("export", "Print every key as JSONL: key, the value the API confirmed, when, and whether it was a removal", runStateExport, nil),
 		sub("reset", "Delete everything the state file holds (needs --yes)", runStateReset,
 			func(c *cobra.Command, o *stateOptions) {
 				c.Flags().BoolVar(&o.Yes, "yes", false, "confirm the reset")
@@ -68,13 +68,14 @@ func newStateCmd(e *env) *cobra.Command {
 	return cmd
 }
 
-// openStateFile opens an existing state file; a missing one is a usage error.
-func openStateFile(path string, readOnly bool) (*state.Store, error) {
-	s, err := state.Open(path, state.Options{ReadOnly: readOnly})
+// openStateFile opens an existing state file for reading: no lock, so it
+// works while a sync holds the file; it sees the running run's journal.
+func openStateFile(path string) (*state.File, error) {
+	f, err := state.OpenFile(path, state.Options{ReadOnly: true})
 	if err != nil {
 		return nil, usage(err)
 	}
-	return s, nil
+	return f, nil
 }
 
 // stateSummary is what inspect prints.
@@ -82,38 +83,42 @@ type stateSummary struct {
 	Path     string           `json:"path"`
 	Identity *state.Identity  `json:"identity,omitempty"`
 	Keys     int64            `json:"keys"`
+	Absent   int64            `json:"absent"`  // removals the API confirmed
+	Unknown  int64            `json:"unknown"` // values invalidated and not confirmed since
 	Targets  map[string]int64 `json:"targets"`
 	LastRun  *state.RunInfo   `json:"last_run,omitempty"`
 }
 
 func runStateInspect(ctx context.Context, o *stateOptions) error {
-	s, err := openStateFile(o.Path, true)
+	f, err := openStateFile(o.Path)
 	if err != nil {
 		return err
 	}
-	defer s.Close()
+	defer f.Close()
 	sum := stateSummary{Path: o.Path, Targets: map[string]int64{}}
-	id, ok, err := s.Identity()
-	if err != nil {
-		return err
-	}
+	id, ok := f.Identity()
 	if ok {
 		sum.Identity = &id
 	}
-	err = s.Each(func(e state.Entry) error {
+	err = f.Each(func(k state.KeyInfo) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
+		switch {
+		case k.Absent:
+			sum.Absent++
+			return nil
+		case k.Value == 0:
+			sum.Unknown++
+		}
 		sum.Keys++
-		sum.Targets[targetOf(id, e.Key)]++
+		sum.Targets[targetOf(id, k.Key)]++
 		return nil
 	})
 	if err != nil {
 		return err
 	}
-	if info, ok, err := s.LastRun(); err != nil {
-		return err
-	} else if ok {
+	if info, ok := f.LastRun(); ok {
 		sum.LastRun = &info
 	}
 	if o.JSON {
@@ -130,8 +135,8 @@ func targetOf(id state.Identity, key string) string {
 	case "catalog":
 		return fmt.Sprintf("catalog %d", id.CatalogID)
 	case "audiences":
-		aud, _, _ := strings.Cut(key, "/")
-		return "audience " + aud
+		aud, _, _ := talon.SplitMembershipKey(key)
+		return fmt.Sprintf("audience %d", aud)
 	}
 	return id.Entity
 }
@@ -150,7 +155,14 @@ func (s *stateSummary) print(w io.Writer) error {
 	case s.Identity.AudienceID != 0:
 		fmt.Fprintf(bw, "audience:   %d (--audience-id)\n", s.Identity.AudienceID)
 	}
-	fmt.Fprintf(bw, "keys:       %d\n", s.Keys)
+	fmt.Fprintf(bw, "keys:       %d held by the API", s.Keys)
+	if s.Unknown > 0 {
+		fmt.Fprintf(bw, " (%d of them not confirmed since they were sent: the next run sends them)", s.Unknown)
+	}
+	fmt.Fprintf(bw, "\n")
+	if s.Absent > 0 {
+		fmt.Fprintf(bw, "removed:    %d keys whose removal the API confirmed\n", s.Absent)
+	}
 	for _, t := range slices.Sorted(maps.Keys(s.Targets)) {
 		fmt.Fprintf(bw, "  %s: %d\n", t, s.Targets[t])
 	}
@@ -161,6 +173,8 @@ func (s *stateSummary) print(w io.Writer) error {
 			status = "failed: " + r.Error
 		case r.DryRun:
 			status = "dry run"
+		case !r.Complete:
+			status = "incomplete"
 		}
 		fmt.Fprintf(bw, "last run:   #%d %s, started %s, input %s\n", r.Run, status, r.Started.Format(time.RFC3339), r.Input)
 		fmt.Fprintf(bw, "            %d read, %d delivered, %d unchanged, %d rejected, %d removed\n", r.Read, r.Delivered, r.Unchanged, r.Rejected, r.Pruned)
@@ -170,33 +184,31 @@ func (s *stateSummary) print(w io.Writer) error {
 
 // exportLine is one line of export.
 type exportLine struct {
-	Key         string    `json:"key"`
-	Hash        string    `json:"hash"`
-	LastSeenRun uint64    `json:"last_seen_run"`
-	LastSeen    time.Time `json:"last_seen,omitzero"`
+	Key string `json:"key"`
+	// Value is the hash of the net effect the API last confirmed; empty
+	// when unknown (sent since and not confirmed).
+	Value     string    `json:"value,omitempty"`
+	Confirmed time.Time `json:"confirmed,omitzero"`
+	Absent    bool      `json:"absent,omitempty"`
 }
 
 func runStateExport(ctx context.Context, o *stateOptions) error {
-	s, err := openStateFile(o.Path, true)
+	f, err := openStateFile(o.Path)
 	if err != nil {
 		return err
 	}
-	defer s.Close()
+	defer f.Close()
 	bw := bufio.NewWriterSize(o.io.Out, 64<<10)
 	enc := json.NewEncoder(bw)
-	times := map[uint64]time.Time{}
-	err = s.Each(func(e state.Entry) error {
+	err = f.Each(func(k state.KeyInfo) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		t, ok := times[e.Seen]
-		if !ok {
-			// Each holds a read transaction; RunStarted opens another, which
-			// bbolt allows for readers.
-			t, _, _ = s.RunStarted(e.Seen)
-			times[e.Seen] = t
+		line := exportLine{Key: k.Key, Confirmed: k.Confirmed, Absent: k.Absent}
+		if k.Value != 0 {
+			line.Value = k.Value.String()
 		}
-		return enc.Encode(exportLine{Key: e.Key, Hash: e.Hash.String(), LastSeenRun: e.Seen, LastSeen: t})
+		return enc.Encode(line)
 	})
 	if err != nil {
 		return fmt.Errorf("export state: %w", err)
@@ -211,12 +223,10 @@ func runStateReset(_ context.Context, o *stateOptions) error {
 	if _, err := os.Stat(o.Path); err != nil {
 		return usage(fmt.Errorf("state reset: %w", err))
 	}
-	s, err := openStateFile(o.Path, false)
-	if err != nil {
-		return err
-	}
-	defer s.Close()
-	if err := s.Reset(); err != nil {
+	if err := state.Reset(o.Path, state.Options{}); err != nil {
+		if errors.Is(err, state.ErrLocked) {
+			return usage(err)
+		}
 		return err
 	}
 	o.log.Info(o.Path + " reset: it holds nothing now")

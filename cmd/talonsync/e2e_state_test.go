@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/talonsync/talonsync/internal/fold"
 	"github.com/talonsync/talonsync/internal/readers"
 	"github.com/talonsync/talonsync/internal/state"
 	"github.com/talonsync/talonsync/internal/talon"
@@ -103,18 +104,20 @@ func stateCatalogArgs(dir, statePath, input string, extra ...string) []string {
 	return append(args, input)
 }
 
-// itemsByHash parses the CSV feeds with the real reader and maps the hash
-// of every item to the item, so that a state entry can be traced back to
-// the row whose delivery recorded it.
-func itemsByHash(t *testing.T, dir string, e readers.Entity, feeds ...string) map[state.Hash]talon.Item {
+// itemsByValue parses the CSV feeds with the real reader, folds each
+// feed's rows of a key into its net effect, and maps the state Value of
+// every net effect to its last item (what the API holds after it), so that
+// a state entry can be traced back to the feed whose delivery recorded it.
+func itemsByValue(t *testing.T, dir string, e readers.Entity, feeds ...string) map[state.Value]talon.Item {
 	t.Helper()
-	out := map[state.Hash]talon.Item{}
+	out := map[state.Value]talon.Item{}
 	for i, content := range feeds {
-		path := writeFile(t, dir, fmt.Sprintf("hash-feed-%d.csv", i), content)
+		path := writeFile(t, dir, fmt.Sprintf("value-feed-%d.csv", i), content)
 		in, err := readers.Open(path, nil)
 		require.NoError(t, err)
 		rd, err := readers.NewReader(in, readers.Options{Entity: e, Format: readers.FormatCSV, AudienceID: 1})
 		require.NoError(t, err)
+		byKey := map[string][]talon.Item{}
 		for {
 			row, err := rd.Next()
 			if errors.Is(err, io.EOF) {
@@ -122,31 +125,46 @@ func itemsByHash(t *testing.T, dir string, e readers.Entity, feeds ...string) ma
 			}
 			require.NoError(t, err)
 			require.NoError(t, row.Err)
-			out[state.HashItem(&row.Item)] = row.Item
+			byKey[row.Item.Key] = append(byKey[row.Item.Key], row.Item)
 		}
 		in.Close()
+		for key, items := range byKey {
+			units, err := fold.Fold(endpointOf(e), items)
+			require.NoError(t, err)
+			var net []talon.Item
+			for _, u := range units {
+				net = append(net, u.Item)
+			}
+			out[state.ValueOf(key, net...)] = net[len(net)-1]
+		}
 	}
 	return out
 }
 
-// stateEntries reads the state file once the CLI has exited.
-func stateEntries(t *testing.T, path string) map[string]state.Entry {
+// stateEntries reads the state file (read-only, as state inspect does):
+// the keys the API holds, without those whose removal it confirmed.
+func stateEntries(t *testing.T, path string) map[string]state.KeyInfo {
 	t.Helper()
-	s, err := state.Open(path, state.Options{ReadOnly: true})
+	f, err := state.OpenFile(path, state.Options{ReadOnly: true})
 	require.NoError(t, err)
-	defer s.Close()
-	out := map[string]state.Entry{}
-	require.NoError(t, s.Each(func(e state.Entry) error { out[e.Key] = e; return nil }))
+	defer f.Close()
+	out := map[string]state.KeyInfo{}
+	require.NoError(t, f.Each(func(k state.KeyInfo) error {
+		if !k.Absent {
+			out[k.Key] = k
+		}
+		return nil
+	}))
 	return out
 }
 
-// assertStateMatchesCatalog checks that every key of the state has the hash
-// of an item equal to the one the emulator holds.
-func assertStateMatchesCatalog(t *testing.T, entries map[string]state.Entry, byHash map[state.Hash]talon.Item, held map[string]emulator.CatalogItem) {
+// assertStateMatchesCatalog checks that every key of the state has the
+// Value of a net effect whose item the emulator holds.
+func assertStateMatchesCatalog(t *testing.T, entries map[string]state.KeyInfo, byValue map[state.Value]talon.Item, held map[string]emulator.CatalogItem) {
 	t.Helper()
 	for key, e := range entries {
-		it, ok := byHash[e.Hash]
-		if !assert.True(t, ok, "state hash of %s is of no feed row", key) {
+		it, ok := byValue[e.Value]
+		if !assert.True(t, ok, "state value of %s is of no feed's net effect", key) {
 			continue
 		}
 		var a talon.CatalogAction
@@ -194,7 +212,7 @@ func TestStateIncrementalCatalogPrune(t *testing.T) {
 		before := srv.Stats().RequestsTotal
 		res := runCLI(t, srv.URL(), testKey, cli{args: stateCatalogArgs(dir, sp, in2, "--prune", "--dry-run")})
 		require.Equal(t, 0, res.Code, res.Stderr)
-		assert.Equal(t, ch.removed, strings.Fields(res.Stdout))
+		assert.ElementsMatch(t, ch.removed, strings.Fields(res.Stdout))
 		assert.Equal(t, before, srv.Stats().RequestsTotal)
 		assert.Len(t, stateEntries(t, sp), 20_000, "a dry run records no delivery")
 	})
@@ -217,7 +235,7 @@ func TestStateIncrementalCatalogPrune(t *testing.T) {
 	assertCatalogIs(t, feed2, held)
 	entries := stateEntries(t, sp)
 	assert.Equal(t, feed2.skus(), slices.Sorted(maps.Keys(entries)), "the state knows exactly the SKUs of the feed")
-	assertStateMatchesCatalog(t, entries, itemsByHash(t, dir, readers.EntityCatalog, feed1.csv(), feed2.csv()), held)
+	assertStateMatchesCatalog(t, entries, itemsByValue(t, dir, readers.EntityCatalog, feed1.csv(), feed2.csv()), held)
 
 	t.Run("the same feed again sends nothing", func(t *testing.T) {
 		before := srv.Stats().RequestsTotal
@@ -248,12 +266,12 @@ func TestStateIncrementalCatalogPrune(t *testing.T) {
 		lines := strings.Split(strings.TrimSpace(res.Stdout), "\n")
 		require.Len(t, lines, len(feed2.skus()))
 		var l struct {
-			Key, Hash   string
-			LastSeenRun uint64 `json:"last_seen_run"`
+			Key, Value string
+			Confirmed  time.Time
 		}
 		require.NoError(t, json.Unmarshal([]byte(lines[0]), &l))
-		assert.Equal(t, entries[l.Key].Hash.String(), l.Hash)
-		assert.NotZero(t, l.LastSeenRun)
+		assert.Equal(t, entries[l.Key].Value.String(), l.Value)
+		assert.False(t, l.Confirmed.IsZero())
 	})
 }
 
@@ -285,26 +303,35 @@ func TestStateRefusesOtherTarget(t *testing.T) {
 	}
 }
 
-// TestStateRepeatedKey is the trap of a key repeated in one file: the state
-// says A=2, the file says A=1 then A=2. Skipping the second row as
-// unchanged would leave A at 1.
+// TestStateRepeatedKey: a key repeated in one file is compared by its net
+// effect over the whole file. The state says A=2; a file that says A=1 then
+// A=2 leaves A at 2, so nothing is sent; one that says A=2 then A=1 sends
+// A=1 once.
 func TestStateRepeatedKey(t *testing.T) {
 	srv := startEmulator(t, emulator.Options{})
 	dir := t.TempDir()
 	sp := filepath.Join(dir, "catalog.state")
-	first := writeFile(t, dir, "first.csv", "sku,price,Color\nA,2,two\nB,1,one\n")
-	res := runCLI(t, srv.URL(), testKey, cli{args: stateCatalogArgs(dir, sp, first)})
+	firstCSV := "sku,price,Color\nA,2,two\nB,1,one\n"
+	res := runCLI(t, srv.URL(), testKey, cli{args: stateCatalogArgs(dir, sp, writeFile(t, dir, "first.csv", firstCSV))})
 	require.Equal(t, 0, res.Code, res.Stderr)
 
-	second := writeFile(t, dir, "second.csv", "sku,price,Color\nA,1,one\nB,1,one\nA,2,two\n")
+	sameCSV := "sku,price,Color\nA,1,one\nB,1,one\nA,2,two\n"
 	before := srv.Stats().ItemsReceived
-	res = runCLI(t, srv.URL(), testKey, cli{args: stateCatalogArgs(dir, sp, second)})
+	res = runCLI(t, srv.URL(), testKey, cli{args: stateCatalogArgs(dir, sp, writeFile(t, dir, "same.csv", sameCSV))})
 	require.Equal(t, 0, res.Code, res.Stderr)
-	assert.Equal(t, int64(2), srv.Stats().ItemsReceived-before, "both rows of A are sent, B is not")
+	assert.Equal(t, int64(0), srv.Stats().ItemsReceived-before, "A's net effect is what the API holds")
 	a := srv.State().Catalogs[1]["A"]
 	assert.Equal(t, 2.0, *a.Price)
-	assert.JSONEq(t, `"two"`, string(a.Attributes["Color"]))
-	assertStateMatchesCatalog(t, stateEntries(t, sp), itemsByHash(t, dir, readers.EntityCatalog, "sku,price,Color\nA,2,two\nB,1,one\nA,1,one\n"), srv.State().Catalogs[1])
+
+	otherCSV := "sku,price,Color\nA,2,two\nB,1,one\nA,1,one\n"
+	before = srv.Stats().ItemsReceived
+	res = runCLI(t, srv.URL(), testKey, cli{args: stateCatalogArgs(dir, sp, writeFile(t, dir, "other.csv", otherCSV))})
+	require.Equal(t, 0, res.Code, res.Stderr)
+	assert.Equal(t, int64(1), srv.Stats().ItemsReceived-before, "A's net effect changed: sent once")
+	a = srv.State().Catalogs[1]["A"]
+	assert.Equal(t, 1.0, *a.Price)
+	assert.JSONEq(t, `"one"`, string(a.Attributes["Color"]))
+	assertStateMatchesCatalog(t, stateEntries(t, sp), itemsByValue(t, dir, readers.EntityCatalog, firstCSV, otherCSV), srv.State().Catalogs[1])
 }
 
 func TestStateMirrorAudiences(t *testing.T) {
@@ -394,6 +421,7 @@ func TestStateKillResume(t *testing.T) {
 	in2 := writeFile(t, dir, "feed2.csv", feed2.csv())
 	srv.SetFaults(emulator.Faults{Latency: 10 * time.Millisecond, Jitter: 10 * time.Millisecond})
 	args := stateCatalogArgs(dir, sp, in2, "--prune", "--checkpoint", ckpt)
+	journal := sp + ".journal"
 
 	before := srv.Stats().ItemsReceived
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
@@ -402,8 +430,8 @@ func TestStateKillResume(t *testing.T) {
 	require.NoError(t, cmd.Start())
 	target := before + int64(len(ch.changed))/3
 	for ctx.Err() == nil {
-		// Killed once a third is sent and a checkpoint was written.
-		if _, err := os.Stat(ckpt); err == nil && srv.Stats().ItemsReceived >= target {
+		// Killed once a third is sent and confirmations reached the journal.
+		if st, err := os.Stat(journal); err == nil && st.Size() > 4096 && srv.Stats().ItemsReceived >= target {
 			break
 		}
 		time.Sleep(2 * time.Millisecond)
@@ -413,13 +441,16 @@ func TestStateKillResume(t *testing.T) {
 	require.Less(t, srv.Stats().ItemsReceived-before, int64(len(ch.changed)+len(ch.added)), "killed before the end: %s", errOut)
 
 	// Mid-run, the state may lag the emulator but never lead it.
-	byHash := itemsByHash(t, dir, readers.EntityCatalog, feed1.csv(), feed2.csv())
+	byHash := itemsByValue(t, dir, readers.EntityCatalog, feed1.csv(), feed2.csv())
 	assertStateMatchesCatalogOrOlder(t, stateEntries(t, sp), byHash, srv.State().Catalogs[1], feed1)
 
+	// The same command again finishes: the keys the API confirmed before
+	// the kill are unchanged now.
 	srv.SetFaults(emulator.Faults{})
+	received := srv.Stats().ItemsReceived
 	res = runCLI(t, srv.URL(), testKey, cli{args: args})
 	require.Equal(t, 0, res.Code, res.Stderr)
-	assert.Contains(t, res.Stderr, "resuming from checkpoint")
+	assert.Less(t, srv.Stats().ItemsReceived-received, int64(len(ch.changed)+len(ch.added)+len(ch.removed)), "the rerun sends only what the killed run did not confirm")
 
 	held := srv.State().Catalogs[1]
 	assertCatalogIs(t, feed2, held)
@@ -439,14 +470,17 @@ func TestStateKillResume(t *testing.T) {
 // whose hash differs from what the emulator holds must hold the older
 // item of feed1 (the delivery was applied, not yet recorded), never one the
 // emulator does not hold or never held.
-func assertStateMatchesCatalogOrOlder(t *testing.T, entries map[string]state.Entry, byHash map[state.Hash]talon.Item, held map[string]emulator.CatalogItem, feed1 stateFeed) {
+func assertStateMatchesCatalogOrOlder(t *testing.T, entries map[string]state.KeyInfo, byHash map[state.Value]talon.Item, held map[string]emulator.CatalogItem, feed1 stateFeed) {
 	t.Helper()
 	old := map[string]stateProduct{}
 	for _, p := range feed1 {
 		old[p.sku] = p
 	}
 	for key, e := range entries {
-		it, ok := byHash[e.Hash]
+		if e.Value == 0 {
+			continue // invalidated before it was sent, not confirmed yet: claims nothing
+		}
+		it, ok := byHash[e.Value]
 		require.True(t, ok, key)
 		var a talon.CatalogAction
 		require.NoError(t, json.Unmarshal(it.JSON, &a))

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -13,25 +14,67 @@ import (
 	"github.com/talonsync/talonsync/internal/checkpoint"
 	"github.com/talonsync/talonsync/internal/readers"
 	"github.com/talonsync/talonsync/internal/state"
+	"github.com/talonsync/talonsync/internal/talon"
 )
 
 // errPruneGuard is returned when a prune or mirror would remove more than
 // --max-prune of the known items; nothing is removed (exit 1).
 var errPruneGuard = errors.New("prune refused")
 
-// incremental is the --state part of one sync run: it skips rows the API
-// already holds, records what the API confirms, and prunes (catalog) or
-// mirrors (audiences) after a complete run. A nil *incremental is a run
-// without --state; its methods then change nothing.
+// incremental is the --state part of one sync run. The whole input is
+// grouped by key first (netSource); each key's net effect is compared with
+// what the state says the API holds, and only the keys that changed are
+// sent, once each. What the API confirms is recorded in the state; after a
+// complete run the keys the feed no longer holds are removed (--prune,
+// --mirror). A nil *incremental is a run without --state; its methods then
+// change nothing.
 type incremental struct {
 	o       *syncOptions
-	store   *state.Store
-	tr      *state.Tracker
+	file    *state.File
+	run     uint64
 	started time.Time
+	// refreshBefore: a confirmation older than this is sent again
+	// (--refresh-after); zero: never.
+	refreshBefore time.Time
+
+	src *netSource // the run's source, for its counters
 
 	prune        checkpoint.Counts // the removal phase's counters
 	pruneSkipped string            // why a prune did not run, if it did not
 	wouldRemove  int64             // the keys a dry run would remove
+
+	mu sync.Mutex
+	// multi holds the keys whose net effect is several items: each is
+	// confirmed when all of them are delivered.
+	multi map[string]*pendingKey
+	// poisoned holds the keys of which an item was rejected or split into
+	// its rows: their state is unknown, and later deliveries of them
+	// confirm nothing.
+	poisoned map[string]bool
+	// bulk is set once the feed held a PATCH_MANY or REMOVE_MANY, which
+	// touches items the state cannot name: from then on nothing is
+	// confirmed.
+	bulk bool
+	// flushed is when the buffered confirmations last went to the journal.
+	flushed time.Time
+}
+
+// flushEvery is how often confirmations go to the journal, so that a rerun
+// after a kill sends again at most this long's worth of confirmed keys.
+const flushEvery = time.Second
+
+// pendingKey is a key of several items, some not yet delivered.
+type pendingKey struct {
+	left   int
+	value  state.Value
+	absent bool
+}
+
+// addStateFlags adds the incremental-sync flags every sync command has.
+func (o *syncOptions) addStateFlags(fs *pflag.FlagSet) {
+	fs.StringVar(&o.State, "state", "", "state file: send only the keys whose net effect changed since the API last confirmed it")
+	fs.BoolVar(&o.Full, "full", false, "with --state, send every key's net effect whatever the state says, and record it anew")
+	fs.DurationVar(&o.RefreshAfter, "refresh-after", o.RefreshAfter, "with --state, send a key again when the state's confirmation of it is older than this (0: never)")
 }
 
 // addPruneFlags adds --prune or --mirror (name) and --max-prune.
@@ -48,25 +91,62 @@ func (o *syncOptions) addPruneFlags(fs *pflag.FlagSet, name string) {
 // pruning reports whether the run removes what the feed lacks.
 func (o *syncOptions) pruning() bool { return o.Prune || o.Mirror }
 
+// checkStateFlags checks the flags of incremental sync.
+func (o *syncOptions) checkStateFlags() error {
+	switch {
+	case o.State == "" && o.pruning():
+		return usage(errors.New("--prune and --mirror need --state: the state file is what knows which items the API holds"))
+	case o.State == "" && (o.Full || o.flagSet("refresh-after")):
+		return usage(errors.New("--full and --refresh-after need --state"))
+	case o.MaxPrune < 0 || o.MaxPrune > 1:
+		return usage(fmt.Errorf("--max-prune must be between 0 and 1, got %g", o.MaxPrune))
+	case o.RefreshAfter < 0:
+		return usage(fmt.Errorf("--refresh-after must not be negative, got %v", o.RefreshAfter))
+	}
+	return nil
+}
+
 // openState opens --state, checks that it belongs to this target and
 // starts a run in it. It returns nil without --state.
 func (o *syncOptions) openState() (*incremental, error) {
 	if o.State == "" {
-		if o.pruning() {
-			return nil, usage(errors.New("--prune and --mirror need --state: the state file is what knows which items the API holds"))
-		}
 		return nil, nil
 	}
-	if o.MaxPrune < 0 || o.MaxPrune > 1 {
-		return nil, usage(fmt.Errorf("--max-prune must be between 0 and 1, got %g", o.MaxPrune))
-	}
-	s, err := state.Open(o.State, state.Options{})
+	f, err := state.OpenFile(o.State, state.Options{})
 	if err != nil {
 		if errors.Is(err, state.ErrLocked) {
 			return nil, usage(err)
 		}
+		return nil, fmt.Errorf("--state %s: %w", o.State, err)
+	}
+	if f.Migrated() {
+		o.log().Warn(fmt.Sprintf("%s was in the format of an earlier talonsync; it is converted, and this run sends every key once", o.State))
+	}
+	if err := f.Bind(o.stateIdentity()); err != nil {
+		f.Close()
+		if errors.Is(err, state.ErrMismatch) {
+			return nil, usage(fmt.Errorf("--state %s: %w\nuse another state file for this target, or empty it with: talonsync state reset --state %s --yes", o.State, err, o.State))
+		}
 		return nil, err
 	}
+	run, err := f.Begin()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	inc := &incremental{o: o, file: f, run: run, started: time.Now(),
+		multi: map[string]*pendingKey{}, poisoned: map[string]bool{}}
+	if o.RefreshAfter > 0 {
+		inc.refreshBefore = inc.started.Add(-o.RefreshAfter)
+	}
+	if o.Input == "-" {
+		o.log().Info("with --state, stdin is grouped by key through a temporary file in " + spoolDir())
+	}
+	return inc, nil
+}
+
+// stateIdentity is what a state file of this run belongs to.
+func (o *syncOptions) stateIdentity() state.Identity {
 	id := state.Identity{BaseURL: strings.TrimRight(o.baseURL(), "/"), Entity: o.Entity.String()}
 	switch o.Entity {
 	case readers.EntityCatalog:
@@ -74,133 +154,114 @@ func (o *syncOptions) openState() (*incremental, error) {
 	case readers.EntityAudiences:
 		id.AudienceID = o.AudienceID
 	}
-	if err := s.Bind(id); err != nil {
-		s.Close()
-		if errors.Is(err, state.ErrMismatch) {
-			return nil, usage(fmt.Errorf("--state %s: %w\nuse another state file for this target, or empty it with: talonsync state reset --state %s --yes", o.State, err, o.State))
-		}
-		return nil, err
-	}
-	now := time.Now()
-	run, err := s.BeginRun(now)
-	if err != nil {
-		s.Close()
-		return nil, err
-	}
-	return &incremental{o: o, store: s, tr: state.NewTracker(s, run, o.Entity), started: now}, nil
+	return id
 }
 
 func (inc *incremental) close() {
 	if inc != nil {
-		inc.store.Close()
+		inc.file.Close()
 	}
 }
 
-// reread reports whether a resumed run reads its input from the start:
-// with --prune or --mirror every row must mark its key as seen in this
-// run, the rows an earlier run finished included. Those are skipped, not sent.
-func (inc *incremental) reread(st *resumeState) bool {
-	return inc != nil && st.resumed && inc.o.pruning()
-}
-
-// start is where the reader starts.
+// start is where the reader starts: a state run reads its whole input.
 func (inc *incremental) start(st *resumeState) readers.Position {
-	if inc.reread(st) {
+	if inc != nil {
 		return readers.Position{}
 	}
 	return st.record.Progress.Resume
 }
 
-// configure sets the pipeline hooks.
-func (inc *incremental) configure(cfg *batch.Config, st *resumeState) {
-	if inc == nil {
-		return
-	}
-	cfg.Unchanged = inc.tr.Unchanged
-	if !inc.o.DryRun {
-		cfg.OnDelivered = inc.tr.Delivered
-	}
-	if inc.reread(st) {
-		done, from := st.record.Progress.Skipper(), st.record.Progress.Resume.Line
-		cfg.Skip = func(line int64) bool { return line < from || done(line) }
-	}
-}
-
-// source wraps the reader so that, with --prune or --mirror, the keys of
-// the feed are marked as seen.
+// source wraps the reader: with --state, the net effects of the keys.
 func (inc *incremental) source(rd *readers.Reader) batch.Source {
-	if inc == nil || !inc.o.pruning() {
+	if inc == nil {
 		return rd
 	}
-	return inc.tr.Seen(rd)
+	inc.src = newNetSource(inc, rd)
+	return inc.src
+}
+
+// configure sets the hooks that record what the API confirms.
+func (inc *incremental) configure(cfg *batch.Config) {
+	if inc == nil || inc.o.DryRun {
+		return
+	}
+	cfg.Merge = nil // the units are each key's net effect already
+	cfg.OnDelivered = inc.delivered
+	cfg.OnRejected = func(r *readers.Row) { inc.unknown(r.Item.Key) }
+	cfg.OnSplit = func(r *readers.Row) { inc.unknown(r.Item.Key) }
+}
+
+// delivered confirms the keys whose net effect the API now holds.
+func (inc *incremental) delivered(rows []readers.Row) error {
+	inc.mu.Lock()
+	defer inc.mu.Unlock()
+	if inc.bulk {
+		return nil
+	}
+	for i := range rows {
+		it := &rows[i].Item
+		if inc.poisoned[it.Key] {
+			continue
+		}
+		if p := inc.multi[it.Key]; p != nil {
+			if p.left--; p.left > 0 {
+				continue
+			}
+			delete(inc.multi, it.Key)
+			if err := inc.file.Confirm(it.Key, p.value, p.absent); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := inc.file.Confirm(it.Key, state.ValueOf(it.Key, *it), it.Remove); err != nil {
+			return err
+		}
+	}
+	if time.Since(inc.flushed) >= flushEvery {
+		inc.flushed = time.Now()
+		return inc.file.Flush()
+	}
+	return nil
+}
+
+// unknown records that the API may hold anything for key: an item of it
+// was rejected, or split into its rows.
+func (inc *incremental) unknown(key string) {
+	inc.mu.Lock()
+	defer inc.mu.Unlock()
+	inc.poisoned[key] = true
+	delete(inc.multi, key)
+	_ = inc.file.Reject(key) // buffered; an error shows again at Commit
+}
+
+// expect notes a key whose net effect is several items.
+func (inc *incremental) expect(key string, units []talon.Item, v state.Value) {
+	inc.mu.Lock()
+	defer inc.mu.Unlock()
+	inc.multi[key] = &pendingKey{left: len(units), value: v, absent: units[len(units)-1].Remove}
+}
+
+// sawBulk notes a PATCH_MANY or REMOVE_MANY and makes every value
+// unknown, before it is sent.
+func (inc *incremental) sawBulk() error {
+	inc.mu.Lock()
+	inc.bulk = true
+	inc.mu.Unlock()
+	if inc.o.DryRun {
+		return nil
+	}
+	return inc.file.InvalidateAll()
 }
 
 // finish runs the removal phase after a complete run with --prune or
-// --mirror: the keys the state knows and the feed lacks are removed
-// through the same pipeline (cfg, with its own counters, no checkpoint, and
-// the same rejects file). It returns the run's error.
+// --mirror (see prune.go), and commits the state. It returns the run's
+// error.
 func (inc *incremental) finish(ctx context.Context, runErr error, cfg batch.Config) error {
-	if inc == nil || !inc.o.pruning() || runErr != nil {
+	if inc == nil {
 		return runErr
 	}
-	if ok, why := inc.tr.Complete(); !ok {
-		inc.pruneSkipped = why
-		inc.o.log().Warn("nothing removed: " + why)
-		return nil
+	if runErr == nil && inc.o.pruning() {
+		runErr = inc.removeStale(ctx, cfg)
 	}
-	stale, total, err := inc.tr.Stale()
-	if err != nil {
-		return err
-	}
-	if stale == 0 {
-		return nil
-	}
-	if float64(stale) > inc.o.MaxPrune*float64(total) {
-		return fmt.Errorf("%w: %d of the %d known items (%.1f%%) are not in this feed, more than --max-prune %g allows; nothing was removed. Check that the feed is complete, or raise --max-prune",
-			errPruneGuard, stale, total, 100*float64(stale)/float64(total), inc.o.MaxPrune)
-	}
-	if inc.o.DryRun {
-		err := inc.tr.StaleKeys(func(key string) error {
-			_, err := fmt.Fprintln(inc.o.io().Out, key)
-			return err
-		})
-		inc.wouldRemove = stale
-		return err
-	}
-	inc.o.log().Info(fmt.Sprintf("removing %d of %d known items that are not in this feed", stale, total))
-	cfg.Stats = &batch.Stats{}
-	cfg.Skip, cfg.Unchanged, cfg.Checkpoint = nil, nil, nil
-	res, err := batch.Run(ctx, inc.tr.Removals(), cfg)
-	inc.prune = res.Counts
-	return err
-}
-
-// report adds the removal phase to rep and records the run in the state.
-func (inc *incremental) report(rep *report, runErr error) {
-	if inc == nil {
-		return
-	}
-	rep.Pruned = inc.prune.Delivered
-	rep.PruneRejected = inc.prune.Rejected
-	rep.WouldRemove = inc.wouldRemove
-	rep.Batches += inc.prune.Batches
-	rep.Requests += inc.prune.Requests
-	rep.Retries += inc.prune.Retries
-	info := state.RunInfo{
-		Run: inc.tr.Run(), Input: inc.o.Input, Started: inc.started.UTC(), Finished: time.Now().UTC(),
-		Complete: runErr == nil, DryRun: inc.o.DryRun,
-		Read: rep.RunRead, Delivered: rep.Delivered, Unchanged: rep.Unchanged, Rejected: rep.Rejected,
-		Pruned: rep.Pruned, Error: errText(runErr),
-	}
-	if err := inc.store.FinishRun(info); err != nil {
-		inc.o.log().Warn(err.Error())
-	}
-}
-
-// errText is err's message, or "" for nil.
-func errText(err error) string {
-	if err == nil {
-		return ""
-	}
-	return err.Error()
+	return runErr
 }

@@ -45,6 +45,10 @@ type report struct {
 	NotAttempted int64 `json:"not_attempted"`
 	// WouldSend counts the rows a dry run validated and would have sent.
 	WouldSend int64 `json:"would_send,omitempty"`
+	// Merged counts rows that went out within the item of another row of
+	// their key (the key's net effect); each is also delivered, rejected
+	// or failed with it.
+	Merged int64 `json:"merged"`
 	// Removals of --prune/--mirror, not in read. A dry run counts what it
 	// would remove in would_remove.
 	Pruned         int64   `json:"pruned"`

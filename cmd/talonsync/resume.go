@@ -69,6 +69,11 @@ func (o *syncOptions) decide(st *resumeState, fp checkpoint.Fingerprint, s check
 		// A finished checkpoint of another input: tonight's file starts fresh.
 		return fresh()
 	}
+	if o.State != "" {
+		// The state file is what resumes a --state run; the checkpoint only
+		// records that an input was finished.
+		return fresh()
+	}
 	if err := cp.Check(fp, s); err != nil {
 		if o.Restart {
 			return fresh()

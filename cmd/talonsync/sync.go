@@ -196,13 +196,21 @@ func (j *job) execute(ctx context.Context) (batch.Result, error) {
 	return res, err
 }
 
-// complete marks the checkpoint completed after a prune phase, which runs
-// after the pipeline's own final checkpoint.
+// complete marks the checkpoint completed when the pipeline's own final
+// checkpoint did not: after a prune phase, and in a --state run, which the
+// state file resumes and the checkpoint only records as finished.
 func (j *job) complete() error {
-	if j.o.Checkpoint == "" || !j.o.pruning() {
+	switch {
+	case j.o.Checkpoint == "":
 		return nil
+	case j.inc != nil:
+		rec := j.st.record
+		rec.Completed, rec.UpdatedAt = true, time.Now().UTC()
+		return checkpoint.Write(j.o.Checkpoint, &rec)
+	case j.o.pruning():
+		return checkpoint.MarkCompleted(j.o.Checkpoint, time.Now())
 	}
-	return checkpoint.MarkCompleted(j.o.Checkpoint, time.Now())
+	return nil
 }
 
 // config is the pipeline's configuration.
@@ -214,13 +222,16 @@ func (j *job) config() batch.Config {
 		Retry:  batch.RetryPolicy{MaxRetries: retriesFlag(o.MaxRetries), Base: o.retryBase},
 		Sender: j.sender, Rejects: j.rejects, Stats: j.stats, Logger: j.log,
 	}
-	if o.Checkpoint != "" {
+	if o.Checkpoint != "" && j.inc == nil {
 		cfg.Checkpoint = &batch.Checkpointing{Path: o.Checkpoint, Record: j.st.record, Complete: !o.pruning()}
 	}
 	if j.st.resumed {
 		cfg.Skip = j.st.record.Progress.Skipper()
 	}
-	j.inc.configure(&cfg, j.st)
+	if o.Entity != readers.EntityCatalog {
+		cfg.Merge = mergeOf(o.Entity)
+	}
+	j.inc.configure(&cfg)
 	return cfg
 }
 
@@ -242,7 +253,9 @@ func (j *job) finish(rep *report, res batch.Result, runErr error, elapsed time.D
 		rep.Pace = newPaceReport(j.pacer.Stats(), res.Requests, elapsed)
 	}
 	rep.RejectsPath = j.st.rejectsPath
-	j.inc.report(rep, runErr)
+	rep.Merged = res.Merged
+	j.inc.report(rep)
+	j.inc.commit(rep, runErr)
 	rep.summary(j.log, j.o)
 	return runErr
 }

@@ -59,10 +59,12 @@ type syncOptions struct {
 	Restart    bool
 
 	// Incremental sync (incremental.go).
-	State    string
-	Prune    bool
-	Mirror   bool
-	MaxPrune float64
+	State        string
+	Full         bool
+	RefreshAfter time.Duration
+	Prune        bool
+	Mirror       bool
+	MaxPrune     float64
 
 	// Set by the command, not by flags.
 	env *env
@@ -87,7 +89,7 @@ func (e *env) newSyncOptions(entity readers.Entity) *syncOptions {
 		Workers: "auto", MaxWorkers: pace.DefaultMaxLimit, BatchSize: talon.MaxItems, MaxRetries: 8,
 		RequestTimeout: 60 * time.Second, Grace: 30 * time.Second,
 		Progress: "auto", StatsInterval: 30 * time.Second, LogFormat: "text",
-		MaxPrune: 0.10,
+		MaxPrune: 0.10, RefreshAfter: 7 * 24 * time.Hour,
 	}
 }
 
@@ -118,7 +120,7 @@ func (o *syncOptions) addFlags(fs *pflag.FlagSet) {
 
 	fs.StringVar(&o.Checkpoint, "checkpoint", "", "checkpoint file: makes the run resumable (run the same command again to resume)")
 	fs.BoolVar(&o.Restart, "restart", false, "ignore an unfinished checkpoint that does not match, and start over")
-	fs.StringVar(&o.State, "state", "", "state file: send only rows whose item changed since the API last confirmed it")
+	o.addStateFlags(fs)
 }
 
 // validate checks the flags before anything is opened.
@@ -152,6 +154,9 @@ func (o *syncOptions) validate() error {
 		return usage(fmt.Errorf("--log-format must be text or json, got %q", o.LogFormat))
 	}
 	if _, err := o.delimiter(); err != nil {
+		return err
+	}
+	if err := o.checkStateFlags(); err != nil {
 		return err
 	}
 	if o.DryRun && o.Checkpoint != "" {
@@ -257,4 +262,9 @@ func (o *syncOptions) newPacer() (*pace.Pacer, error) {
 		return nil, usage(err)
 	}
 	return p, nil
+}
+
+// flagSet reports whether the flag name was given on the command line.
+func (o *syncOptions) flagSet(name string) bool {
+	return o.flags != nil && o.flags.Changed(name)
 }

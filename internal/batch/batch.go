@@ -26,6 +26,29 @@ type Source interface {
 	Next() (readers.Row, error)
 }
 
+// UnitSource is a Source of units instead of rows: what an incremental
+// sync sends (a key's net effect, standing for several rows) or knows the
+// API holds. NextUnit returns io.EOF at the end. Run reads a Source that
+// implements UnitSource with NextUnit, never Next.
+type UnitSource interface {
+	NextUnit() (Unit, error)
+}
+
+// Unit is one item to send and the input rows it stands for, or rows that
+// need no request.
+type Unit struct {
+	// Item is what to send: the rows' net effect. Unused when Unchanged or
+	// when the unit is one rejected row.
+	Item talon.Item
+	// Rows are the input rows, in file order; at least one. A single row
+	// with Err set is rejected. The unit is delivered, rejected or failed as
+	// one; a 400 for its item sends its rows one by one instead.
+	Rows []readers.Row
+	// Unchanged: the API holds what the rows would send; they count as
+	// unchanged, and nothing is sent.
+	Unchanged bool
+}
+
 // Sender sends one request to the API. *talon.Client implements it.
 type Sender interface {
 	Send(ctx context.Context, b talon.Batch) error

@@ -110,8 +110,9 @@ func hashKey(key string) uint64 {
 	return h
 }
 
-// add places one accepted row.
-func (c *chunker) add(r readers.Row) error {
+// add places one accepted row; m, when set, holds the input rows its item
+// stands for (a unit of an incremental sync).
+func (c *chunker) add(r readers.Row, m *mergedRows) error {
 	if r.Item.Key == "" {
 		return c.addBulk(r)
 	}
@@ -123,7 +124,7 @@ func (c *chunker) add(r readers.Row) error {
 	h := hashKey(r.Item.Key)
 	li := int(h % uint64(len(c.lanes)))
 	l := &c.lanes[li]
-	if c.merge != nil && c.mergeRow(l, h, &r) {
+	if m == nil && c.merge != nil && c.mergeRow(l, h, &r) {
 		return nil
 	}
 	for {
@@ -140,6 +141,13 @@ func (c *chunker) add(r readers.Row) error {
 			b.dependent = b.dependent || seen
 			l.held++
 			l.last[h] = slotRef{serial: b.serial, slot: int32(len(b.rows) - 1)}
+			if m != nil {
+				if b.merged == nil {
+					b.merged = make(map[int64]*mergedRows)
+				}
+				b.merged[r.Seq] = m
+				l.held += len(m.rest)
+			}
 			if len(b.rows) < c.size || c.merge != nil {
 				// Merging, a full batch stays open while the lane has room:
 				// the later rows of its keys merge into it.

@@ -25,7 +25,7 @@ func chunkAll(t *testing.T, lanes, size, maxOpen int, rows []readers.Row) []*bat
 		return nil
 	})
 	for _, r := range rows {
-		require.NoError(t, c.add(r))
+		require.NoError(t, c.add(r, nil))
 	}
 	require.NoError(t, c.flush())
 	return out
@@ -42,7 +42,7 @@ func chunkFull(t *testing.T, lanes, size int, rows []readers.Row) ([]*batch, int
 		return nil
 	})
 	for _, r := range rows {
-		require.NoError(t, c.add(r))
+		require.NoError(t, c.add(r, nil))
 	}
 	for i, b := range got {
 		assert.Len(t, b.rows, size, "batch %d (%s) was emitted short before the input ended", i, b.typ)
@@ -231,7 +231,7 @@ func BenchmarkChunker(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		c := newChunker(4, 1000, 64, 0, func(*batch) error { return nil })
 		for _, r := range rows {
-			_ = c.add(r)
+			_ = c.add(r, nil)
 		}
 		_ = c.flush()
 	}

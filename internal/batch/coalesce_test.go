@@ -68,7 +68,7 @@ func TestChunkerCoalescesRepeats(t *testing.T) {
 	c := newChunker(lanes, size, 0, mergeWindow*size/lanes, func(b *batch) error { out = append(out, b); return nil })
 	c.merge = jsonMerge
 	for _, r := range rows {
-		require.NoError(t, c.add(r))
+		require.NoError(t, c.add(r, nil))
 	}
 	require.NoError(t, c.flush())
 	maxReq := (len(distinct)+size-1)/size + lanes

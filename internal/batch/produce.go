@@ -2,6 +2,7 @@ package batch
 
 import (
 	"context"
+	"errors"
 	"io"
 
 	"github.com/talonsync/talonsync/internal/readers"
@@ -16,6 +17,9 @@ const blockSize = 256
 // the input but not the run: the rows read before it are still sent, and
 // the run then fails with it (r.readErr).
 func (r *run) read(ctx context.Context, src Source, blocks chan<- []readers.Row, free <-chan []readers.Row) error {
+	if us, ok := src.(UnitSource); ok {
+		return r.readUnits(ctx, us, blocks)
+	}
 	l := r.ledger
 	blk := make([]readers.Row, 0, blockSize)
 	// The rows of blk are registered a block at a time, one lock instead of
@@ -109,13 +113,15 @@ func (r *run) chunk(ctx, sendCtx context.Context, blocks <-chan []readers.Row, f
 	}
 	ch := newChunker(r.cfg.Lanes, r.cfg.BatchSize, r.cfg.MaxOpen, r.cfg.MaxHeld, emit)
 	ch.merge = r.cfg.Merge
+	var merges int64
 	for blk := range blocks {
 		for i := range blk {
-			if err := ch.add(blk[i]); err != nil {
+			if err := ch.add(blk[i], r.takeUnit(blk[i].Seq)); err != nil {
 				return r.stopErr(ctx, err)
 			}
 		}
-		r.cfg.Stats.Merged.Store(ch.merges)
+		r.cfg.Stats.Merged.Add(ch.merges - merges)
+		merges = ch.merges
 		clear(blk)
 		select {
 		case free <- blk[:0]:
@@ -160,4 +166,91 @@ func (r *run) sendBarrier(ctx, sendCtx context.Context, w *worker, b *batch, lan
 		return ctx.Err()
 	}
 	return err
+}
+
+// readUnits is read for a UnitSource. A unit's rows are registered and
+// counted as read together; its item goes to the chunker as one row, with
+// the unit's rows (when more than one) waiting in r.units for it.
+func (r *run) readUnits(ctx context.Context, src UnitSource, blocks chan<- []readers.Row) error {
+	l := r.ledger
+	blk := make([]readers.Row, 0, blockSize)
+	send := func() bool {
+		if len(blk) == 0 {
+			return true
+		}
+		select {
+		case blocks <- blk:
+			blk = make([]readers.Row, 0, blockSize)
+			return true
+		case <-ctx.Done():
+			return false
+		}
+	}
+	for {
+		if ctx.Err() != nil {
+			return nil
+		}
+		u, err := src.NextUnit()
+		switch {
+		case err == io.EOF:
+			send()
+			return nil
+		case err != nil && ctx.Err() != nil:
+			return nil
+		case err != nil:
+			if send() {
+				r.readErr = err
+			}
+			return nil
+		case len(u.Rows) == 0:
+			return errors.New("batch: a unit without rows")
+		}
+		l.addRows(u.Rows)
+		switch {
+		case u.Unchanged:
+			for i := range u.Rows {
+				l.unchanged(&u.Rows[i])
+			}
+			continue
+		case len(u.Rows) == 1 && u.Rows[0].Err != nil:
+			if err := l.reject(&u.Rows[0], u.Rows[0].Err.Error(), nil); err != nil {
+				return err
+			}
+			continue
+		}
+		row := u.Rows[0]
+		row.Item = u.Item
+		if len(u.Rows) > 1 {
+			r.putUnit(row.Seq, &mergedRows{first: u.Rows[0], rest: u.Rows[1:]})
+			r.cfg.Stats.Merged.Add(int64(len(u.Rows) - 1))
+		}
+		blk = append(blk, row)
+		if len(blk) == blockSize && !send() {
+			return nil
+		}
+	}
+}
+
+// putUnit keeps the rows of a unit of several rows until the chunker
+// takes its item.
+func (r *run) putUnit(seq int64, m *mergedRows) {
+	r.umu.Lock()
+	defer r.umu.Unlock()
+	if r.units == nil {
+		r.units = make(map[int64]*mergedRows)
+	}
+	r.units[seq] = m
+}
+
+// takeUnit returns and forgets the rows of the unit whose item has seq, or
+// nil for a row that stands for itself.
+func (r *run) takeUnit(seq int64) *mergedRows {
+	if !r.unitMode {
+		return nil
+	}
+	r.umu.Lock()
+	defer r.umu.Unlock()
+	m := r.units[seq]
+	delete(r.units, seq)
+	return m
 }

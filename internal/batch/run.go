@@ -82,6 +82,15 @@ type Config struct {
 	// say so). An error stops the run and leaves the rows unconfirmed. Not
 	// called in a dry run (nil Sender).
 	OnDelivered func(rows []readers.Row) error
+	// OnRejected, when set, is called by a worker with a row the API
+	// rejected (the item it sent is row.Item), after it was written to the
+	// rejects file.
+	OnRejected func(row *readers.Row)
+	// OnSplit, when set, is called by a worker with the row of an item that
+	// stood for several rows when a 400 made the worker send those rows
+	// one by one instead: their OnDelivered and OnRejected calls follow,
+	// each with the row's own item.
+	OnSplit func(row *readers.Row)
 	// Stats receives the live counters, for a progress display. Default: a
 	// fresh Stats.
 	Stats *Stats
@@ -201,7 +210,11 @@ func Run(ctx context.Context, src Source, cfg Config) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	r := &run{cfg: cfg}
+	_, unitMode := src.(UnitSource)
+	if unitMode && cfg.Checkpoint != nil {
+		return Result{}, errors.New("batch: a UnitSource's rows come in key order; a checkpoint needs file order")
+	}
+	r := &run{cfg: cfg, unitMode: unitMode}
 	var start checkpoint.Progress
 	if cp := cfg.Checkpoint; cp != nil {
 		start = cp.Record.Progress
@@ -228,6 +241,12 @@ type run struct {
 	// queued holds a token for every batch handed to a lane and not yet
 	// done by its worker.
 	queued chan struct{}
+	// With a UnitSource (unitMode), units holds the rows of the units of
+	// several rows between the reader and the chunker, by the Seq of their
+	// item.
+	unitMode bool
+	umu      sync.Mutex
+	units    map[int64]*mergedRows
 	// readErr is the fatal input error that ended reading; it fails the
 	// run once the rows read before it are done. Written by the reader
 	// goroutine before it returns, read after the errgroup's Wait.

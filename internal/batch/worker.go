@@ -88,7 +88,7 @@ func (w *worker) deliver(ctx, sendCtx context.Context, b *batch) error {
 		if rejected == 0 && len(split) == 0 {
 			// No pointer named a row of this request: halve it.
 			if len(seg) == 1 {
-				if m := b.unmerge(seg[0].Seq); m != nil {
+				if m := w.unmerge(b, &seg[0]); m != nil {
 					queue = append(singles(m.all()), queue...)
 					continue
 				}
@@ -109,11 +109,17 @@ func (w *worker) deliver(ctx, sendCtx context.Context, b *batch) error {
 	return nil
 }
 
-// unmerge takes back the rows merged into the item of the row with seq, or
-// returns nil when that item stands for one row.
-func (b *batch) unmerge(seq int64) *mergedRows {
-	m := b.merged[seq]
-	delete(b.merged, seq)
+// unmerge takes back the rows merged into the item of row, or returns nil
+// when that item stands for one row.
+func (w *worker) unmerge(b *batch, row *readers.Row) *mergedRows {
+	m := b.merged[row.Seq]
+	if m == nil {
+		return nil
+	}
+	delete(b.merged, row.Seq)
+	if w.cfg.OnSplit != nil {
+		w.cfg.OnSplit(row)
+	}
 	return m
 }
 
@@ -168,7 +174,7 @@ func (w *worker) isolate(b *batch, seg []readers.Row, apiErr *talon.APIError) (r
 		case !bad:
 			rest = append(rest, seg[i])
 		case m != nil:
-			split = append(split, singles(b.unmerge(seg[i].Seq).all())...)
+			split = append(split, singles(w.unmerge(b, &seg[i]).all())...)
 		default:
 			if err := w.reject(&seg[i], strings.Join(rs, "; ")); err != nil {
 				return nil, nil, 0, err
@@ -205,6 +211,9 @@ func (w *worker) reject(r *readers.Row, reason string) error {
 		return err
 	}
 	w.cfg.Stats.APIRejected.Add(1)
+	if w.cfg.OnRejected != nil {
+		w.cfg.OnRejected(r)
+	}
 	return nil
 }
 

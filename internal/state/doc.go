@@ -1,22 +1,37 @@
-// Package state is the state of incremental sync, kept beside the run's
-// checkpoints: per entity key, the hash of the item the API last confirmed
-// and the last run whose feed held the key. A Tracker connects a Store to
-// one run of the pipeline:
+// Package state is the state of incremental sync (--state): per entity key,
+// what the API last confirmed, so that a run sends only the keys whose net
+// effect changed.
 //
-//	readers ──▶ Seen ──▶ Unchanged? ──▶ chunker ──▶ workers ──▶ client
-//	                                                    │
-//	                     Store ◀── Delivered ◀── confirmed rows
+// File (file.go, run.go) is a compact snapshot: 24 bytes per key in memory
+// (the key's 96-bit hash, the Value of its confirmed net effect, when, and
+// whether it removed the key), the key strings on disk, read only to list
+// keys for prune, mirror and export. A run journals what it invalidates
+// (synced before the sends it protects) and what the API confirms
+// (buffered), and Commit writes the next snapshot atomically; a killed run
+// is replayed by the next OpenFile. See File for the contract.
 //
-// Seen marks every key the feed holds, Unchanged lets the rows whose item
-// the API already holds be skipped, and Delivered records what the API
-// confirmed. After the feed, Removals yields a REMOVE or delete for every
-// key it no longer held (--prune, --mirror).
+// A run, with internal/group and internal/fold:
 //
-// The store is a go.etcd.io/bbolt file. bbolt is pure Go (no cgo, so the
-// binary stays static and cross-compiles), keeps everything in one file,
-// gives serialisable read-write transactions with many concurrent readers,
-// is crash-safe (copy-on-write pages and a meta page switched only after an
-// fsync, so kill -9 or a power cut leaves the last committed transaction),
-// locks the file against a second writer, and is maintained by etcd, which
-// runs it in production everywhere Kubernetes runs.
+//	f, _ := state.OpenFile(path, state.Options{}) // lock, load, replay
+//	f.Bind(identity)
+//	f.Begin()
+//	// group pass: every row with a key into a group.Spool, with
+//	// Hash: state.KeyHash(key)
+//	for g.NextKey() { // keys in the state's order
+//		fold the key's records; v := state.ValueOf(key, unit items...)
+//		switch f.Compare(key, v, now.Add(-refreshAfter)) {
+//		case state.KeyUnchanged: // send nothing
+//		case state.KeyChanged: // f.Invalidate it with the batch's other
+//			// changed keys (one sync), then send
+//		case state.KeyNew, state.KeyRefresh: // send
+//		}
+//	}
+//	// when every unit of a key was delivered: f.Confirm(key, v, removes)
+//	// prune or mirror: f.CountStale, f.StaleKeys; Invalidate, remove,
+//	// Confirm(key, removal's Value, true)
+//	f.Commit(info, complete) // after a failed run too
+//
+// Store (store.go) and Tracker (tracker.go) are the older bbolt state, kept
+// until cmd/talonsync moves to File; with hash.go and bitset.go they can
+// then be deleted.
 package state

@@ -1,13 +1,21 @@
 package state
 
 import (
-	"encoding/json"
+	"errors"
 	"fmt"
-
-	bolt "go.etcd.io/bbolt"
+	"time"
 )
 
-// Identity is what a state file belongs to. A Store bound to one refuses
+// Sentinel errors callers match with errors.Is.
+var (
+	// ErrMismatch: the state file belongs to another base URL, entity,
+	// catalog or audience.
+	ErrMismatch = errors.New("state file belongs to another target")
+	// ErrLocked: another process has the state file open for writing.
+	ErrLocked = errors.New("state file is in use by another run")
+)
+
+// Identity is what a state file belongs to. A File bound to one refuses
 // another (ErrMismatch).
 type Identity struct {
 	// BaseURL is the API base URL without a trailing slash.
@@ -21,28 +29,32 @@ type Identity struct {
 	AudienceID int64 `json:"audience_id,omitempty"`
 }
 
-// Bind records id as the file's identity when it has none, and otherwise
-// checks that it is the same; a different one is an error wrapping
-// ErrMismatch that says what differs.
-func (s *Store) Bind(id Identity) error {
-	return s.db.Update(func(tx *bolt.Tx) error {
-		m := tx.Bucket(bucketMeta)
-		if m == nil {
-			return fmt.Errorf("bind state: %w", bolt.ErrBucketNotFound)
-		}
-		if b := m.Get(keyIdentity); b != nil {
-			var have Identity
-			if err := json.Unmarshal(b, &have); err != nil {
-				return fmt.Errorf("read state identity: %w", err)
-			}
-			return have.check(id)
-		}
-		b, err := json.Marshal(id)
-		if err != nil {
-			return err
-		}
-		return m.Put(keyIdentity, b)
-	})
+// RunInfo describes one run that used the state file.
+type RunInfo struct {
+	Run       uint64    `json:"run"`
+	Input     string    `json:"input,omitempty"`
+	Started   time.Time `json:"started"`
+	Finished  time.Time `json:"finished,omitzero"`
+	Complete  bool      `json:"complete"`
+	DryRun    bool      `json:"dry_run,omitempty"`
+	Read      int64     `json:"read"`
+	Delivered int64     `json:"delivered"`
+	Unchanged int64     `json:"unchanged"`
+	Rejected  int64     `json:"rejected"`
+	Pruned    int64     `json:"pruned"`
+	Error     string    `json:"error,omitempty"`
+}
+
+// Options configures Open and OpenFile.
+type Options struct {
+	// ReadOnly opens the file for reading only; other readers may share it.
+	ReadOnly bool
+	// Timeout bounds the wait for another process's lock. Default 1s.
+	Timeout time.Duration
+
+	// Now is the clock of confirmation times (OpenFile only); default
+	// time.Now.
+	Now func() time.Time
 }
 
 func (have Identity) check(want Identity) error {
@@ -60,21 +72,4 @@ func (have Identity) check(want Identity) error {
 		return diff("audience", fmt.Sprint(have.AudienceID), fmt.Sprint(want.AudienceID))
 	}
 	return nil
-}
-
-// Identity returns the file's identity; ok is false when it has none yet.
-func (s *Store) Identity() (id Identity, ok bool, err error) {
-	err = s.db.View(func(tx *bolt.Tx) error {
-		m := tx.Bucket(bucketMeta)
-		if m == nil {
-			return nil
-		}
-		b := m.Get(keyIdentity)
-		if b == nil {
-			return nil
-		}
-		ok = true
-		return json.Unmarshal(b, &id)
-	})
-	return id, ok, err
 }

@@ -1,6 +1,9 @@
 package talon
 
-import "strconv"
+import (
+	"strconv"
+	"strings"
+)
 
 // Endpoint names one of the three bulk endpoints talonsync writes to.
 type Endpoint int
@@ -94,4 +97,15 @@ const (
 // MembershipKey is the entity key of an audience membership.
 func MembershipKey(audienceID int64, profileIntegrationID string) string {
 	return strconv.FormatInt(audienceID, 10) + "/" + profileIntegrationID
+}
+
+// SplitMembershipKey returns the audience and profile of a MembershipKey;
+// ok is false for a key that is not one.
+func SplitMembershipKey(key string) (audienceID int64, profileIntegrationID string, ok bool) {
+	aud, id, found := strings.Cut(key, "/")
+	n, err := strconv.ParseInt(aud, 10, 64)
+	if !found || err != nil || n <= 0 {
+		return 0, "", false
+	}
+	return n, id, true
 }
