@@ -61,6 +61,9 @@ type syncOptions struct {
 	Mirror   bool
 	MaxPrune float64
 
+	// Shards and object storage (scale.go).
+	scaleOptions
+
 	// Set by the command, not by flags.
 	env *env
 	// retryBase shortens backoff in tests.
@@ -82,7 +85,8 @@ func (e *env) newSyncOptions(entity readers.Entity) *syncOptions {
 		Workers: 4, BatchSize: talon.MaxItems, MaxRetries: 8,
 		RequestTimeout: 60 * time.Second, Grace: 30 * time.Second,
 		Progress: "auto", StatsInterval: 30 * time.Second, LogFormat: "text",
-		MaxPrune: 0.10,
+		MaxPrune:     0.10,
+		scaleOptions: scaleOptions{UploadInterval: defaultUploadInterval},
 	}
 }
 
@@ -113,6 +117,7 @@ func (o *syncOptions) addFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.Checkpoint, "checkpoint", "", "checkpoint file: makes the run resumable (run the same command again to resume)")
 	fs.BoolVar(&o.Restart, "restart", false, "ignore an unfinished checkpoint that does not match, and start over")
 	fs.StringVar(&o.State, "state", "", "state file: send only rows whose item changed since the API last confirmed it")
+	o.addScaleFlags(fs)
 }
 
 // validate checks the flags before anything is opened.
@@ -197,13 +202,10 @@ func (o *syncOptions) format() (readers.Format, error) {
 
 // rejectsPath is --rejects, or a path derived from the input.
 func (o *syncOptions) rejectsPath() string {
-	switch {
-	case o.Rejects != "":
+	if o.Rejects != "" {
 		return o.Rejects
-	case o.Input == "-":
-		return "stdin.rejects.jsonl"
 	}
-	return o.Input + ".rejects.jsonl"
+	return o.defaultRejects()
 }
 
 // log is the logger of the command's stderr lines.

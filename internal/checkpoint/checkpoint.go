@@ -30,6 +30,11 @@ type Record struct {
 	Version int `json:"version"`
 	// RunID stays the same across the runs that resume one another.
 	RunID string `json:"run_id"`
+	// Owner is set by each run to a token of its own, so that no two runs
+	// ever write the same bytes: a checkpoint in object storage is written
+	// on the condition that its generation (an S3 ETag, which derives from
+	// the bytes) is the one the run last wrote.
+	Owner string `json:"owner,omitempty"`
 	// Input identifies the input; Settings the options that shape batches.
 	Input    Fingerprint `json:"input"`
 	Settings Settings    `json:"settings"`
