@@ -38,9 +38,12 @@ func (e *rejectedError) Error() string { return "some rows were rejected" }
 func exitCode(err error) int {
 	var ue *usageError
 	var re *rejectedError
+	var ce *codeError
 	switch {
 	case err == nil:
 		return exitOK
+	case errors.As(err, &ce):
+		return ce.code
 	case errors.As(err, &re):
 		return exitRejected
 	case errors.Is(err, batch.ErrInterrupted), errors.Is(err, context.Canceled):
