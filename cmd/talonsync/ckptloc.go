@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"sync"
 	"time"
 
@@ -29,9 +30,11 @@ type checkpointLoc struct {
 	lock  *checkpoint.Lock // a local file
 	owned *blob.Owned      // an object
 
-	mu     sync.Mutex
-	latest []byte // an object: the newest checkpoint the run wrote
-	dirty  bool   // latest is not uploaded yet
+	mu       sync.Mutex
+	latest   []byte // an object: the newest checkpoint the run wrote
+	dirty    bool   // latest is not uploaded yet
+	claimed  bool   // this run claimed the object
+	released bool   // the final upload released it
 }
 
 // openCheckpointLoc takes hold of --checkpoint and returns what it holds,
@@ -79,14 +82,20 @@ func (c *checkpointLoc) claim(ctx context.Context, rec *checkpoint.Record) error
 	if !c.object() {
 		return nil
 	}
-	b, err := checkpoint.Encode(rec)
+	claim := *rec
+	claim.UpdatedAt = time.Now().UTC()
+	b, err := checkpoint.Encode(&claim)
 	if err != nil {
 		return err
 	}
 	c.mu.Lock()
 	c.latest = b
 	c.mu.Unlock()
-	return c.save(ctx, b)
+	if err := c.save(ctx, b); err != nil {
+		return err
+	}
+	c.claimed = true
+	return nil
 }
 
 // write is the pipeline's checkpoint write for an object: it keeps the
@@ -98,23 +107,34 @@ func (c *checkpointLoc) write(b []byte) error {
 	return nil
 }
 
-// upload saves the newest checkpoint if the run wrote one since the last
-// upload.
-func (c *checkpointLoc) upload(ctx context.Context) error {
+// upload saves the newest checkpoint. It saves at every round, so that a
+// run that starts on this checkpoint sees that this one is alive (see
+// awaitOwner): a round with nothing new stamps the time again. The final
+// round releases the checkpoint (no Owner), so that the next run need not
+// wait.
+func (c *checkpointLoc) upload(ctx context.Context, final bool) error {
 	c.mu.Lock()
 	b, dirty := c.latest, c.dirty
 	c.dirty = false
 	c.mu.Unlock()
-	if !dirty {
-		return nil
+	if final || !dirty {
+		cp, err := checkpoint.Decode(c.loc, b)
+		if err != nil {
+			return err
+		}
+		cp.UpdatedAt = time.Now().UTC()
+		if final {
+			cp.Owner = ""
+		}
+		if b, err = checkpoint.Encode(cp); err != nil {
+			return err
+		}
 	}
 	if err := c.save(ctx, b); err != nil {
-		if !errors.Is(err, errLostOwnership) {
-			c.mu.Lock()
-			c.dirty = c.dirty || bytes.Equal(c.latest, b) // try again next time
-			c.mu.Unlock()
-		}
 		return err
+	}
+	if final {
+		c.released = true
 	}
 	return nil
 }
@@ -122,7 +142,7 @@ func (c *checkpointLoc) upload(ctx context.Context) error {
 func (c *checkpointLoc) save(ctx context.Context, b []byte) error {
 	err := c.owned.Save(ctx, bytes.NewReader(b), blob.PutOptions{ContentType: "application/json"})
 	if errors.Is(err, blob.ErrPreconditionFailed) {
-		return fmt.Errorf("checkpoint %s: %w (%w): this run stops", c.loc, errLostOwnership, err)
+		return fmt.Errorf("checkpoint %s: %w (it was written since this run read it: %w): this run stops", c.loc, errLostOwnership, err)
 	}
 	if err != nil {
 		return fmt.Errorf("upload checkpoint: %w", err)
@@ -150,6 +170,37 @@ func (c *checkpointLoc) owner(ctx context.Context, store *blob.Store) error {
 	return nil
 }
 
+// awaitOwner returns once no other run is writing the checkpoint cp that
+// was read: at once when cp is completed or released, or was written long
+// enough ago; else after waiting until then. A run that owns a checkpoint
+// uploads it at least every interval, so a checkpoint not written for
+// ownerWait(interval) has no live owner; the claim that follows is
+// conditional on the generation read, so an owner that did write in the
+// meantime refuses this run.
+func (c *checkpointLoc) awaitOwner(ctx context.Context, cp *checkpoint.Record, interval time.Duration, log *slog.Logger) error {
+	if !c.object() || cp == nil || cp.Completed || cp.Owner == "" {
+		return nil
+	}
+	wait := ownerWait(interval) - time.Since(cp.UpdatedAt)
+	if wait <= 0 {
+		return nil
+	}
+	log.Info(fmt.Sprintf("checkpoint %s was written %s ago by a run that did not release it: waiting %s to see whether that run is still going",
+		c.loc, time.Since(cp.UpdatedAt).Round(time.Second), wait.Round(100*time.Millisecond)))
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// ownerWait is how long a checkpoint must go unwritten before its owner is
+// taken for dead: an upload interval and a margin for a slow round.
+func ownerWait(interval time.Duration) time.Duration { return interval + max(interval/2, time.Second) }
+
 // markCompleted records that the input is finished, after a prune phase.
 func (c *checkpointLoc) markCompleted(now time.Time) error {
 	if !c.object() {
@@ -170,8 +221,19 @@ func (c *checkpointLoc) markCompleted(now time.Time) error {
 	return c.write(b)
 }
 
+// release lets go of the checkpoint: a local file's lock, or an object
+// this run claimed and did not release with a final upload (a run that
+// failed before it started), so that the next run need not wait for it.
 func (c *checkpointLoc) release() {
-	if c != nil && c.lock != nil {
+	if c == nil {
+		return
+	}
+	if c.lock != nil {
 		c.lock.Unlock()
+	}
+	if c.object() && c.claimed && !c.released {
+		ctx, cancel := context.WithTimeout(context.Background(), uploadTimeout)
+		defer cancel()
+		_ = c.upload(ctx, true) // a lost checkpoint is not uploaded: Save fails at once
 	}
 }

@@ -52,6 +52,10 @@ func (o *syncOptions) openCheckpoint(ctx context.Context, src *source, s checkpo
 	if st.finished {
 		return st, nil
 	}
+	if err := ck.awaitOwner(ctx, cp, o.UploadInterval, o.log()); err != nil {
+		ck.release()
+		return nil, err
+	}
 	st.record.Owner = rand.Text()
 	if err := ck.claim(ctx, &st.record); err != nil {
 		ck.release()

@@ -113,10 +113,13 @@ func (s *source) hash(ctx context.Context, n int64) (*checkpoint.ContentHasher, 
 	return h, nil
 }
 
-// open opens the input for reading, with tap (nil without a checkpoint)
-// seeing its raw bytes.
-func (s *source) open(ctx context.Context, tap readers.Tap) (*readers.Input, error) {
+// open opens the input for reading from start (a hint: the resume offset),
+// with tap (nil without a checkpoint) seeing its raw bytes.
+func (s *source) open(ctx context.Context, start int64, tap readers.Tap) (*readers.Input, error) {
 	src := readers.Source{Name: s.loc.Redacted(), Open: s.opener(ctx)}
+	if !s.stream() {
+		src.Start = start
+	}
 	if tap != nil {
 		src.Tap = tap
 	}

@@ -105,7 +105,7 @@ func (j *job) open(ctx context.Context, format readers.Format) error {
 	if j.st.hasher != nil {
 		tap = j.st.hasher
 	}
-	if j.in, err = j.src.open(ctx, tap); err != nil {
+	if j.in, err = j.src.open(ctx, j.inc.start(j.st).Offset, tap); err != nil {
 		return fmt.Errorf("open input: %w", err)
 	}
 	delim, _ := o.delimiter()

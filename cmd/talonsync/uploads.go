@@ -155,7 +155,7 @@ func (u *uploader) upload(ctx context.Context, final bool) error {
 		o.last = b
 	}
 	if u.ck.object() {
-		if err := u.ck.upload(ctx); err != nil {
+		if err := u.ck.upload(ctx, final); err != nil {
 			if errors.Is(err, errLostOwnership) {
 				return u.lose(err)
 			}

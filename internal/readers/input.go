@@ -28,6 +28,7 @@ type Input struct {
 	seekable bool
 	used     bool // a Reader has read from stream
 	grew     bool // a reopened body found the file longer than at Open
+	short    bool // body ends before the input does (a first read bounded by Source.Start)
 }
 
 // Tap sees an input's raw bytes (compressed bytes for gzip) as they are
@@ -53,7 +54,18 @@ type Source struct {
 	Open func(o blob.OpenOptions) (*blob.Reader, error)
 	// Tap, when set, is given every raw byte read.
 	Tap Tap
+	// Start, when set, is where the Reader will start (its Options.Start
+	// offset): the first read is then of the input's first bytes only (up
+	// to firstWindow), enough for the gzip magic and a CSV header, and is
+	// continued by another read if more is needed; the Reader's seek to
+	// Start then reads from there. A resumed object is so never asked for
+	// from its start. It is ignored for a stream (stdin, a pipe), which is
+	// read once from its start.
+	Start int64
 }
+
+// firstWindow bounds the first read of an input that will be resumed.
+const firstWindow = 256 << 10
 
 // countingReader counts the bytes read through it, atomically so that a
 // progress bar may read the count from another goroutine, and shows them to
@@ -105,12 +117,22 @@ func OpenSource(src Source) (*Input, error) {
 	if in.name == "-" {
 		in.name = "stdin"
 	}
-	body, err := src.Open(blob.OpenOptions{})
+	var first blob.OpenOptions
+	if src.Start > 0 {
+		first.Length = min(src.Start, firstWindow)
+	}
+	body, err := src.Open(first)
+	if err == nil && first.Length > 0 && body.Size() < 0 {
+		// A stream cannot be read again: read it whole (nothing was read yet).
+		body.Close()
+		body, err = src.Open(blob.OpenOptions{})
+	}
 	if err != nil {
 		return nil, err // a *blob.Error, which wraps fs.ErrNotExist for a missing file
 	}
 	in.body = body
-	in.count.r, in.count.tap = body, src.Tap
+	in.short = first.Length > 0 && body.Size() > first.Length
+	in.count.r, in.count.tap = bodyReader{in}, src.Tap
 	kind := body.Location().Kind
 	if body.Size() >= 0 && kind != blob.Stdin {
 		in.size = body.Size()
@@ -170,13 +192,13 @@ func (in *Input) seek(off int64) error {
 		in.body.Close()
 		in.body = nil
 	}
-	in.count.r = eof{}
+	in.count.r, in.short = eof{}, false
 	if off < in.size {
 		body, err := in.open(blob.OpenOptions{Offset: off, Length: in.size - off})
 		if err != nil {
 			return err
 		}
-		in.body, in.count.r = body, body
+		in.body, in.count.r = body, bodyReader{in}
 		if body.Size() > in.size {
 			in.grew = true
 		}
@@ -184,6 +206,31 @@ func (in *Input) seek(off int64) error {
 	in.count.n.Store(off)
 	in.peek.Reset(&in.count)
 	return nil
+}
+
+// bodyReader reads the Input's current body. A body that ends short of
+// the input (a bounded first read) is continued by a read from where it
+// ended to the end.
+type bodyReader struct{ in *Input }
+
+func (b bodyReader) Read(p []byte) (int, error) {
+	in := b.in
+	n, err := in.body.Read(p)
+	if err != io.EOF || !in.short {
+		return n, err
+	}
+	in.short = false
+	off := in.count.n.Load() + int64(n)
+	if off >= in.size {
+		return n, err
+	}
+	body, oerr := in.open(blob.OpenOptions{Offset: off, Length: in.size - off})
+	if oerr != nil {
+		return n, oerr
+	}
+	in.body.Close()
+	in.body = body
+	return n, nil
 }
 
 // eof is a reader at its end.

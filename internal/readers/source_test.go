@@ -98,7 +98,8 @@ func TestOpenSourceResumesWithARangeRequest(t *testing.T) {
 	srv, store := newRangeServer(t, data)
 	url := srv.srv.URL + "/catalog.csv"
 	tap := &recordTap{}
-	in, err := OpenSource(Source{Name: url, Tap: tap, Open: func(o blob.OpenOptions) (*blob.Reader, error) {
+	start := full[15_000].Resume
+	in, err := OpenSource(Source{Name: url, Tap: tap, Start: start.Offset, Open: func(o blob.OpenOptions) (*blob.Reader, error) {
 		o.Version = `"v1"`
 		return store.Open(context.Background(), url, o)
 	}})
@@ -107,7 +108,6 @@ func TestOpenSourceResumesWithARangeRequest(t *testing.T) {
 	assert.Equal(t, int64(len(data)), in.Size())
 	assert.True(t, in.seekable, "an object with a size resumes by range")
 
-	start := full[15_000].Resume
 	opts.Start = start
 	rows, err := readAll(t, in, opts)
 	require.NoError(t, err)
@@ -115,7 +115,7 @@ func TestOpenSourceResumesWithARangeRequest(t *testing.T) {
 
 	ranges := srv.seen()
 	require.Len(t, ranges, 2, "one read for the header, one from the resume offset")
-	assert.Equal(t, "", ranges[0])
+	assert.Equal(t, "bytes=0-"+itoa(firstWindow-1), ranges[0], "the first read is of the first bytes only")
 	assert.Equal(t, "bytes="+itoa(start.Offset)+"-"+itoa(int64(len(data))-1), ranges[1])
 	assert.Equal(t, int64(len(data)), tap.ended, "the tap sees the end")
 	assert.Less(t, tap.covered(), int64(len(data)), "the bytes seeked over were not read")
@@ -144,3 +144,57 @@ func TestOpenSourceTapSeesEveryByteOfAWholeRead(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// A first read bounded by Start is continued when the reader needs more of
+// the start than it holds: a CSV header longer than the window, or a gzip
+// input, which is read from its start.
+func TestOpenSourceContinuesABoundedFirstRead(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("integrationId")
+	for i := range 40_000 {
+		fmt.Fprintf(&b, ",A%05d", i)
+	}
+	b.WriteString("\n")
+	for i := range 50 {
+		fmt.Fprintf(&b, "u%d%s\n", i, strings.Repeat(",1", 40_000))
+	}
+	plain := []byte(b.String())
+	require.Greater(t, strings.Index(b.String(), "\n"), firstWindow, "the header is longer than the first read")
+	opts := Options{Entity: EntityProfiles, Format: FormatCSV}
+	full, err := readString(t, b.String(), opts)
+	require.NoError(t, err)
+	require.Len(t, full, 50)
+
+	for name, data := range map[string][]byte{"long header": plain, "gzip": gzipBytes(t, plain)} {
+		t.Run(name, func(t *testing.T) {
+			srv, store := newRangeServer(t, data)
+			url := srv.srv.URL + "/in.csv"
+			start := full[40].Resume
+			in, err := OpenSource(Source{Name: url, Start: start.Offset, Open: func(o blob.OpenOptions) (*blob.Reader, error) {
+				return store.Open(context.Background(), url, o)
+			}})
+			require.NoError(t, err)
+			defer in.Close()
+			o := opts
+			o.Start = start
+			rows, err := readAll(t, in, o)
+			require.NoError(t, err)
+			assertSameRows(t, full[40:], rows)
+			assert.Equal(t, "bytes=0-"+itoa(firstWindow-1), srv.seen()[0])
+		})
+	}
+}
+
+// Start is a hint that a stream ignores: stdin is read whole, once.
+func TestOpenSourceStreamIgnoresStart(t *testing.T) {
+	data := "integrationId\n" + strings.Repeat("u1\n", 1000)
+	store := blob.New(blob.Options{Stdin: strings.NewReader(data)})
+	in, err := OpenSource(Source{Name: "-", Start: 100, Open: func(o blob.OpenOptions) (*blob.Reader, error) {
+		return store.Open(context.Background(), "-", o)
+	}})
+	require.NoError(t, err)
+	defer in.Close()
+	rows, err := readAll(t, in, Options{Entity: EntityProfiles, Format: FormatCSV, Start: Position{Offset: 17, Line: 3}})
+	require.NoError(t, err)
+	assert.Len(t, rows, 999)
+}
