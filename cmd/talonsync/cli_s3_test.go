@@ -51,3 +51,27 @@ func TestCheckpointClaimRace(t *testing.T) {
 	cp := s3.checkpoint(t, "race.ckpt")
 	assert.Equal(t, "a", cp.Owner)
 }
+
+func TestObjectLocationsChecked(t *testing.T) {
+	dir := t.TempDir()
+	in := writeFile(t, dir, "p.csv", "integrationId\nc1\n")
+	tests := []struct {
+		name   string
+		args   []string
+		stderr string
+	}{
+		{name: "a bucket checkpoint with local rejects", args: []string{"--checkpoint", "s3://bkt/c.ckpt", "--rejects", dir + "/r.jsonl"}, stderr: "must both be in object storage or both local"},
+		{name: "local checkpoint, rejects in a bucket", args: []string{"--checkpoint", dir + "/c.ckpt", "--rejects", "s3://bkt/r.jsonl"}, stderr: "must both be in object storage or both local"},
+		{name: "an https checkpoint", args: []string{"--checkpoint", "https://example.com/c.ckpt"}, stderr: "cannot be written"},
+		{name: "an unknown scheme", args: []string{"--report", "ftp://host/r.json"}, stderr: "unknown scheme"},
+		{name: "a bucket without a key", args: []string{"--state", "s3://bkt/"}, stderr: "no object key"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			args := append(append([]string{"profiles"}, tc.args...), in)
+			res := runMain(t, map[string]string{"TALON_BASE_URL": "http://127.0.0.1:1", "TALON_API_KEY": "k"}, "", args...)
+			assert.Equal(t, exitUsage, res.Code, res.Stderr)
+			assert.Contains(t, res.Stderr, tc.stderr)
+		})
+	}
+}

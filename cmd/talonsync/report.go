@@ -71,7 +71,7 @@ type report struct {
 }
 
 func newReport(o *syncOptions) *report {
-	return &report{Entity: o.Entity.String(), Input: o.Input, DryRun: o.DryRun, Runs: 1, Shard: o.shardSetting()}
+	return &report{Entity: o.Entity.String(), Input: o.Input, DryRun: o.DryRun, Runs: 1}
 }
 
 // fill records the counts of a run: this run's result added to those of
@@ -105,6 +105,7 @@ func (r *report) fillDone(st *resumeState) {
 func (r *report) conclude(o *syncOptions, err error, finished bool) error {
 	r.ExitCode = exitCode(err)
 	r.Outcome = outcomeOf(r.ExitCode, finished)
+	r.Shard = o.shardSetting()
 	if err != nil {
 		r.Error = err.Error()
 	}
