@@ -69,3 +69,13 @@ func TestDefaultRejectsOfAShard(t *testing.T) {
 	o.Checkpoint, o.Input = "", "s3://exports/feeds/in.csv.gz"
 	assert.Equal(t, "in.csv.gz.shard-1.rejects.jsonl", o.rejectsPath(), "an object input's in the working directory")
 }
+
+func TestFormatOfAPresignedURL(t *testing.T) {
+	e := &env{getenv: func(string) string { return "" }}
+	o := e.newSyncOptions(readers.EntityCatalog)
+	o.Input = "https://bkt.s3.amazonaws.com/feeds/items.tsv.gz?X-Amz-Signature=abc.json&X-Amz-Expires=60"
+	f, err := o.format()
+	require.NoError(t, err)
+	assert.Equal(t, readers.FormatCSV, f)
+	assert.True(t, o.isTSV(), "the extension before the query")
+}

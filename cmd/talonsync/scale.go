@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io/fs"
+	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -158,4 +159,16 @@ func (o *syncOptions) checkLocations() error {
 		return usage(fmt.Errorf("--checkpoint %s and --rejects %s must both be in object storage or both local: a resumed run needs the rejects the checkpoint counts (leave --rejects out to keep them beside the checkpoint)", o.Checkpoint, o.rejectsPath()))
 	}
 	return nil
+}
+
+// inputName is the input's name for telling its format: an https URL
+// without its query (a presigned URL's signature) and fragment.
+func (o *syncOptions) inputName() string {
+	l, err := blob.Parse(o.Input)
+	if err != nil || l.Kind != blob.HTTPS {
+		return o.Input
+	}
+	name, _, _ := strings.Cut(l.URL, "?")
+	name, _, _ = strings.Cut(name, "#")
+	return name
 }

@@ -178,7 +178,7 @@ func (o *syncOptions) isTSV() bool {
 	if o.Format != "" {
 		return strings.EqualFold(o.Format, "tsv")
 	}
-	return strings.HasSuffix(strings.TrimSuffix(strings.ToLower(o.Input), ".gz"), ".tsv")
+	return strings.HasSuffix(strings.TrimSuffix(strings.ToLower(o.inputName()), ".gz"), ".tsv")
 }
 
 // format resolves --format from the flag or the file name.
@@ -193,7 +193,7 @@ func (o *syncOptions) format() (readers.Format, error) {
 	if o.Input == "-" {
 		return 0, usage(fmt.Errorf("reading stdin needs --format csv or --format jsonl"))
 	}
-	f, ok := readers.FormatFromPath(o.Input)
+	f, ok := readers.FormatFromPath(o.inputName())
 	if !ok {
 		return 0, usage(fmt.Errorf("cannot tell the format of %s from its name: give --format csv or --format jsonl", o.Input))
 	}
