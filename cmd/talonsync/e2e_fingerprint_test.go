@@ -58,6 +58,7 @@ func catalogPrice(t *testing.T, srv *emulator.Server, sku string) float64 {
 // the same command runs again. It must send the file again, not say
 // "nothing to do".
 func TestSameSizeEditOfACompletedFeed(t *testing.T) {
+	t.Parallel()
 	const rows = 40_000
 	srv := startEmulator(t, emulator.Options{})
 	dir := t.TempDir()
@@ -98,6 +99,7 @@ func TestSameSizeEditOfACompletedFeed(t *testing.T) {
 // edited before the point it had read to, size kept: the resume is refused
 // (exit 2) before anything is sent, and --restart sends the new content.
 func TestUnfinishedCheckpointOfAnEditedFile(t *testing.T) {
+	t.Parallel()
 	feed, edited, c, srv, dir := killedHalfway(t, false)
 	input := filepath.Join(dir, "catalog.csv")
 	require.NoError(t, os.WriteFile(input, edited, 0o600))
@@ -157,6 +159,7 @@ func killedHalfway(t *testing.T, stdin bool) (feed, edited []byte, c cli, srv *e
 // it is read, so a completed checkpoint never skips it: the stream is sent
 // again and the run says why.
 func TestStdinAndACompletedCheckpoint(t *testing.T) {
+	t.Parallel()
 	srv := startEmulator(t, emulator.Options{})
 	dir := t.TempDir()
 	feed := nightlyCatalog(2000)
@@ -182,6 +185,7 @@ func TestStdinAndACompletedCheckpoint(t *testing.T) {
 // the first stream's identity, so a rerun fails the same way until
 // --restart.
 func TestStdinResumeOfAChangedStream(t *testing.T) {
+	t.Parallel()
 	_, edited, c, srv, dir := killedHalfway(t, true)
 	ckpt := filepath.Join(dir, "catalog.ckpt")
 	cp, err := checkpoint.Read(ckpt)

@@ -38,6 +38,7 @@ func inputGets(s3 *s3Server, key string) []string {
 }
 
 func TestS3InputSyncedExactly(t *testing.T) {
+	t.Parallel()
 	fx := genCatalog(5000, 1000, 7, true)
 	for _, tc := range []struct {
 		name string
@@ -91,9 +92,10 @@ func TestS3InputSyncedExactly(t *testing.T) {
 }
 
 func TestS3ResumeAfterKillReadsFromTheOffset(t *testing.T) {
+	t.Parallel()
 	fx := genCatalog(12000, 2400, 11, true)
 	s3 := startS3(t)
-	srv := startResumeEmulator(t, resumeFaults)
+	srv := startResumeEmulator(t, emulator.Faults{Latency: 50 * time.Millisecond, Jitter: 10 * time.Millisecond})
 	input := s3.put(t, "feeds/items.csv", fx.content)
 	c := s3Run(s3, t, input, "--upload-interval", "100ms")
 
@@ -139,7 +141,8 @@ func TestS3ResumeAfterKillReadsFromTheOffset(t *testing.T) {
 // it stops with exit 2 before it sends anything, writing no report. The
 // first run finishes exactly.
 func TestS3SecondOwnerIsRefused(t *testing.T) {
-	fx := genCatalog(6000, 1200, 13, false)
+	t.Parallel()
+	fx := genCatalog(10000, 2000, 13, false)
 	s3 := startS3(t)
 	srv := startResumeEmulator(t, emulator.Faults{Latency: 20 * time.Millisecond})
 	input := s3.put(t, "feeds/items.csv", fx.content)

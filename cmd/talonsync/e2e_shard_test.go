@@ -83,6 +83,7 @@ func rowEntry(tc chaosCase, r chaosRow) string {
 // rows were applied once each and in file order, no request was refused
 // with 409 (a key in flight twice), and the merged report reconciles.
 func TestShardsRunConcurrently(t *testing.T) {
+	t.Parallel()
 	for i, tc := range chaosCases() {
 		t.Run(tc.entity, func(t *testing.T) {
 			const n = 4000
@@ -133,10 +134,11 @@ func TestShardsRunConcurrently(t *testing.T) {
 // others finish; the killed one is run again alone and finishes exactly,
 // and the merged report reconciles.
 func TestShardKilledAndRerunAlone(t *testing.T) {
+	t.Parallel()
 	tc := chaosCases()[0]
-	const n = 6000
+	const n = 12000
 	rows, content := tc.gen(rand.New(rand.NewPCG(21, 7)), n)
-	srv := startEmulator(t, emulator.Options{History: true, Faults: emulator.Faults{Latency: 15 * time.Millisecond}})
+	srv := startEmulator(t, emulator.Options{History: true, Faults: emulator.Faults{Latency: 50 * time.Millisecond}})
 	s3 := startS3(t)
 	input := s3.put(t, "feeds/"+tc.file, []byte(content))
 	const victim = 2
@@ -184,6 +186,7 @@ func TestShardKilledAndRerunAlone(t *testing.T) {
 // key is refused); it removes nothing, and the others remove exactly the
 // missing SKUs they own.
 func TestShardsPrune(t *testing.T) {
+	t.Parallel()
 	tc := chaosCase{entity: "catalog", file: "products.csv", args: []string{"--catalog-id", "1"}}
 	feed := func(skip func(int) bool) string {
 		var b strings.Builder
