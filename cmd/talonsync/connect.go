@@ -25,9 +25,7 @@ func (o *syncOptions) apiKey() (talon.Secret, error) {
 		if key == "" {
 			return "", usage(fmt.Errorf("--api-key-file %s is empty", o.APIKeyFile))
 		}
-		if st, err := os.Stat(o.APIKeyFile); err == nil && st.Mode().Perm()&0o077 != 0 {
-			o.log().Warn(fmt.Sprintf("%s is readable by other users (mode %v); chmod 600 it", o.APIKeyFile, st.Mode().Perm()))
-		}
+		o.checkKeyFile(o.APIKeyFile)
 		return talon.Secret(key), nil
 	}
 	if key := strings.TrimSpace(o.env.env("TALON_API_KEY")); key != "" {

@@ -6,6 +6,7 @@ import (
 	"io/fs"
 
 	"github.com/talonsync/talonsync/internal/batch"
+	"github.com/talonsync/talonsync/internal/blob"
 	"github.com/talonsync/talonsync/internal/checkpoint"
 )
 
@@ -37,9 +38,12 @@ func (e *rejectedError) Error() string { return "some rows were rejected" }
 func exitCode(err error) int {
 	var ue *usageError
 	var re *rejectedError
+	var ce *codeError
 	switch {
 	case err == nil:
 		return exitOK
+	case errors.As(err, &ce):
+		return ce.code
 	case errors.As(err, &re):
 		return exitRejected
 	case errors.Is(err, batch.ErrInterrupted), errors.Is(err, context.Canceled):
@@ -47,7 +51,13 @@ func exitCode(err error) int {
 	case errors.As(err, &ue),
 		errors.Is(err, checkpoint.ErrMismatch),
 		errors.Is(err, checkpoint.ErrLocked),
-		errors.Is(err, fs.ErrNotExist):
+		errors.Is(err, fs.ErrNotExist),
+		lostOwnership(err),
+		errors.Is(err, blob.ErrNoBucket),
+		errors.Is(err, blob.ErrAccessDenied),
+		errors.Is(err, blob.ErrNoCredentials),
+		errors.Is(err, blob.ErrBadLocation),
+		errors.Is(err, blob.ErrReadOnly):
 		return exitUsage
 	}
 	return exitFailed

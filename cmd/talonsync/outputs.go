@@ -13,7 +13,10 @@ import (
 // a failed run is not lost. The rejects file and the checkpoint's lock are
 // opened by prepare, also before anything is sent.
 func (o *syncOptions) checkOutputs() error {
-	if o.Report == "" {
+	if err := o.checkLocations(); err != nil {
+		return err
+	}
+	if o.Report == "" || isObjectLocation(o.Report) {
 		return nil
 	}
 	if err := checkWritable(o.Report); err != nil {

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/talonsync/talonsync/internal/batch"
-	"github.com/talonsync/talonsync/internal/checkpoint"
 	"github.com/talonsync/talonsync/internal/pace"
 )
 
@@ -74,6 +73,11 @@ type report struct {
 	RunElapsedSeconds float64 `json:"run_elapsed_seconds"`
 	// PeakRSSBytes is this run's peak resident memory (Linux; 0 elsewhere).
 	PeakRSSBytes int64 `json:"peak_rss_bytes,omitempty"`
+	// Shard is the run's --shard, "I/N"; SkippedOtherShards counts the rows
+	// of the input it skipped as other shards' (not in read): read plus
+	// skipped_other_shards is every row of the input it read.
+	Shard              string `json:"shard,omitempty"`
+	SkippedOtherShards int64  `json:"skipped_other_shards,omitempty"`
 }
 
 // paceReport is the pacing of one run.
@@ -129,6 +133,7 @@ func (r *report) fillDone(st *resumeState) {
 	r.Read, r.Delivered, r.Rejected, r.Unchanged = c.Read, c.Delivered, c.Rejected, c.Unchanged
 	r.Batches, r.Requests, r.Retries = c.Batches, c.Requests, c.Retries
 	r.ElapsedSeconds, r.Runs = st.record.Elapsed, st.record.Runs
+	r.SkippedOtherShards = st.record.OtherShards
 }
 
 // conclude sets the report's outcome and exit code from the command's
@@ -137,10 +142,11 @@ func (r *report) fillDone(st *resumeState) {
 func (r *report) conclude(o *syncOptions, err error, finished bool) error {
 	r.ExitCode = exitCode(err)
 	r.Outcome = outcomeOf(r.ExitCode, finished)
+	r.Shard = o.shardSetting()
 	if err != nil {
 		r.Error = err.Error()
 	}
-	if r.RejectsPath != "" {
+	if r.RejectsPath != "" && !isObjectLocation(r.RejectsPath) {
 		if _, serr := os.Stat(r.RejectsPath); serr != nil {
 			r.RejectsPath = "" // removed: nothing was rejected
 		}
@@ -149,7 +155,12 @@ func (r *report) conclude(o *syncOptions, err error, finished bool) error {
 	if o.Report == "" || o.reportUnwritable {
 		return err
 	}
-	if werr := r.write(o.Report); werr != nil && err == nil {
+	if lostOwnership(err) {
+		// The run that owns the checkpoint now writes this report.
+		o.log().Info("no report written: " + o.Report + " is the other run's")
+		return err
+	}
+	if werr := r.write(o, o.Report); werr != nil && err == nil {
 		return werr
 	}
 	return err
@@ -174,15 +185,12 @@ func outcomeOf(code int, finished bool) string {
 
 // write replaces the report file atomically, mode 0644 (it holds counts
 // only).
-func (r *report) write(path string) error {
+func (r *report) write(o *syncOptions, path string) error {
 	b, err := json.MarshalIndent(r, "", "  ")
 	if err != nil {
 		return err
 	}
-	if err := checkpoint.WriteFileAtomic(path, append(b, '\n')); err != nil {
-		return fmt.Errorf("write report: %w", err)
-	}
-	if err := os.Chmod(path, 0o644); err != nil {
+	if err := o.writeOutput(path, append(b, '\n'), 0o644); err != nil {
 		return fmt.Errorf("write report: %w", err)
 	}
 	return nil

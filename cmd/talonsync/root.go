@@ -103,6 +103,7 @@ The base URL comes from --base-url or $TALON_BASE_URL.`,
 		newDemoCmd(e),
 		newEmulatorCmd(e),
 		newStateCmd(e),
+		newReportCmd(e),
 		newVersionCmd(e),
 	)
 	return root

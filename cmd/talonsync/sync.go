@@ -1,11 +1,9 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"log/slog"
 	"os"
@@ -57,12 +55,20 @@ type job struct {
 	rejects *checkpoint.RejectsFile
 	stats   *batch.Stats
 	pacer   *pace.Pacer
+	// src is the input; rloc where its rejects go; up uploads what the run
+	// keeps in object storage (scale.go, uploads.go).
+	src  *source
+	rloc *rejectsLoc
+	up   *uploader
 }
 
 // prepare checks the options and opens everything a run needs, before
 // anything is sent.
 func (o *syncOptions) prepare(ctx context.Context) (_ *job, err error) {
 	if err := o.validate(); err != nil {
+		return nil, err
+	}
+	if err := o.applyShard(); err != nil {
 		return nil, err
 	}
 	if err := o.checkOutputs(); err != nil {
@@ -91,36 +97,41 @@ func (o *syncOptions) prepare(ctx context.Context) (_ *job, err error) {
 		}
 		j.sender = c
 	}
-	fp, stdin, err := o.fingerprint(ctx)
-	if err != nil {
+	if j.src, err = o.openSource(ctx); err != nil {
 		return nil, err
 	}
-	if j.st, err = o.openCheckpoint(fp, o.settings(format)); err != nil || j.st.finished {
+	if j.st, err = o.openCheckpoint(ctx, j.src, o.settings(format)); err != nil || j.st.finished {
 		return j, err
 	}
+	j.up = &uploader{store: o.blobs(), ck: j.st.ck, interval: o.UploadInterval, log: j.log}
 	if j.inc, err = o.openState(); err != nil {
 		return nil, err
 	}
-	return j, j.open(format, stdin)
+	return j, j.open(ctx, format)
 }
 
 // open opens the input, its reader and the rejects file.
-func (j *job) open(format readers.Format, stdin io.Reader) error {
+func (j *job) open(ctx context.Context, format readers.Format) error {
 	o := j.o
 	var err error
-	if j.in, err = readers.Open(o.Input, stdin); err != nil {
+	var tap readers.Tap
+	if j.st.hasher != nil {
+		tap = j.st.hasher
+	}
+	if j.in, err = j.src.open(ctx, j.inc.start(j.st).Offset, tap); err != nil {
 		return fmt.Errorf("open input: %w", err)
 	}
 	delim, _ := o.delimiter()
 	j.rd, err = readers.NewReader(j.in, readers.Options{
 		Entity: o.Entity, Format: format, Delimiter: delim,
 		AudienceID: o.AudienceID, AudienceAction: o.AudienceAction, AllowBulk: o.AllowBulk,
-		Start: j.inc.start(j.st),
+		Start: j.inc.start(j.st), Owns: o.owns(),
 	})
 	if err != nil {
 		return usage(fmt.Errorf("read %s: %w", o.Input, err))
 	}
-	j.rejects, err = checkpoint.OpenRejects(j.st.rejectsPath, j.st.record.Progress.RejectsSize)
+	j.rloc, j.rejects, err = o.openRejectsLoc(ctx, j.st.rejectsPath, j.st.record.Progress.RejectsSize)
+	j.up.rejects = j.rloc
 	return err
 }
 
@@ -136,28 +147,7 @@ func (j *job) close() {
 	if j.rejects != nil {
 		j.rejects.Close(false)
 	}
-}
-
-// fingerprint identifies the input for the checkpoint, and returns the
-// stream a stdin run reads (its head already peeked).
-func (o *syncOptions) fingerprint(ctx context.Context) (checkpoint.Fingerprint, io.Reader, error) {
-	if o.Input == "-" {
-		o.log().Debug("waiting for the input on stdin")
-		br := bufio.NewReaderSize(interruptible(ctx, o.io().In), 1<<20)
-		head, err := br.Peek(1 << 20)
-		if ctx.Err() != nil {
-			return checkpoint.Fingerprint{}, nil, ctx.Err()
-		}
-		if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, bufio.ErrBufferFull) {
-			return checkpoint.Fingerprint{}, nil, fmt.Errorf("read stdin: %w", err)
-		}
-		return checkpoint.FingerprintStream(head), br, nil
-	}
-	fp, err := checkpoint.FingerprintFile(o.Input)
-	if err != nil {
-		return fp, nil, fmt.Errorf("open input: %w", err)
-	}
-	return fp, nil, nil
+	j.rloc.cleanup()
 }
 
 // settings are the options that shape batches, which a checkpoint records.
@@ -165,6 +155,7 @@ func (o *syncOptions) settings(format readers.Format) checkpoint.Settings {
 	s := checkpoint.Settings{
 		Entity: o.Entity.String(), Format: format.String(), CatalogID: o.CatalogID,
 		AudienceID: o.AudienceID, Action: o.AudienceAction, BatchSize: o.BatchSize, Lanes: o.lanes(),
+		Shard: o.shardSetting(),
 	}
 	if format == readers.FormatCSV {
 		d, _ := o.delimiter()
@@ -179,17 +170,23 @@ func (j *job) execute(ctx context.Context) (batch.Result, error) {
 		j.log.Info(fmt.Sprintf("resuming from checkpoint %s: %d rows already done, continuing at line %d",
 			j.o.Checkpoint, j.st.prior().Read, j.st.record.Progress.Resume.Line))
 	}
+	// The uploader stops the run when another run takes its checkpoint.
+	ctx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
+	j.up.stop = stop
 	defer context.AfterFunc(ctx, func() {
 		j.log.Warn(fmt.Sprintf("%v: finishing requests in flight, then stopping (send it again to exit at once)", context.Cause(ctx)))
 	})()
 	prog := startProgress(j.o, j.stats, j.pacer, j.in, j.st.prior(), j.o.console)
 	cfg := j.config()
+	j.up.start()
 	res, err := batch.Run(ctx, j.inc.source(j.rd), cfg)
 	err = j.inc.finish(ctx, err, cfg)
 	if err == nil {
 		err = j.complete()
 	}
 	prog.stop()
+	err = j.upload(err)
 	if j.in.Grew() {
 		j.log.Warn(fmt.Sprintf("%s grew while it was read; only its first %d bytes, its size at start, were read: sync the rows appended since in another run", j.o.Input, j.in.Size()))
 	}
@@ -205,10 +202,11 @@ func (j *job) complete() error {
 		return nil
 	case j.inc != nil:
 		rec := j.st.record
+		j.fill(&rec)
 		rec.Completed, rec.UpdatedAt = true, time.Now().UTC()
-		return checkpoint.Write(j.o.Checkpoint, &rec)
+		return j.st.ck.writeRecord(&rec)
 	case j.o.pruning():
-		return checkpoint.MarkCompleted(j.o.Checkpoint, time.Now())
+		return j.st.ck.markCompleted(time.Now())
 	}
 	return nil
 }
@@ -223,7 +221,10 @@ func (j *job) config() batch.Config {
 		Sender: j.sender, Rejects: j.rejects, Stats: j.stats, Logger: j.log,
 	}
 	if o.Checkpoint != "" && j.inc == nil {
-		cfg.Checkpoint = &batch.Checkpointing{Path: o.Checkpoint, Record: j.st.record, Complete: !o.pruning()}
+		cfg.Checkpoint = &batch.Checkpointing{Path: o.Checkpoint, Record: j.st.record, Complete: !o.pruning(), Fill: j.fill}
+		if j.st.ck.object() {
+			cfg.Checkpoint.Write = j.st.ck.write
+		}
 	}
 	if j.st.resumed {
 		cfg.Skip = j.st.record.Progress.Skipper()
@@ -254,6 +255,7 @@ func (j *job) finish(rep *report, res batch.Result, runErr error, elapsed time.D
 	}
 	rep.RejectsPath = j.st.rejectsPath
 	rep.Merged = res.Merged
+	j.fillReport(rep)
 	j.inc.report(rep)
 	j.inc.commit(rep, runErr)
 	rep.summary(j.log, j.o)
@@ -283,6 +285,10 @@ func (o *syncOptions) outcome(rep *report, runErr error) error {
 		return &rejectedError{n: rep.Rejected}
 	case runErr == nil:
 		return nil
+	case lostOwnership(runErr):
+		return runErr
+	case errors.Is(runErr, checkpoint.ErrMismatch):
+		return fmt.Errorf("%w\nthe checkpoint %s belongs to another input; give --restart to start over", runErr, o.Checkpoint)
 	case errors.Is(runErr, batch.ErrInterrupted):
 		if rep.GraceExpired {
 			o.log().Warn(fmt.Sprintf("the grace period (--grace %v) ran out: the requests still in flight were cancelled, and their rows are not confirmed", o.Grace))

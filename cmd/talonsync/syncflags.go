@@ -66,6 +66,9 @@ type syncOptions struct {
 	Mirror       bool
 	MaxPrune     float64
 
+	// Shards and object storage (scale.go).
+	scaleOptions
+
 	// Set by the command, not by flags.
 	env *env
 	// retryBase shortens backoff in tests.
@@ -90,6 +93,7 @@ func (e *env) newSyncOptions(entity readers.Entity) *syncOptions {
 		RequestTimeout: 60 * time.Second, Grace: 30 * time.Second,
 		Progress: "auto", StatsInterval: 30 * time.Second, LogFormat: "text",
 		MaxPrune: 0.10, RefreshAfter: 7 * 24 * time.Hour,
+		scaleOptions: scaleOptions{UploadInterval: defaultUploadInterval},
 	}
 }
 
@@ -121,6 +125,7 @@ func (o *syncOptions) addFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.Checkpoint, "checkpoint", "", "checkpoint file: makes the run resumable (run the same command again to resume)")
 	fs.BoolVar(&o.Restart, "restart", false, "ignore an unfinished checkpoint that does not match, and start over")
 	o.addStateFlags(fs)
+	o.addScaleFlags(fs)
 }
 
 // validate checks the flags before anything is opened.
@@ -187,7 +192,7 @@ func (o *syncOptions) isTSV() bool {
 	if o.Format != "" {
 		return strings.EqualFold(o.Format, "tsv")
 	}
-	return strings.HasSuffix(strings.TrimSuffix(strings.ToLower(o.Input), ".gz"), ".tsv")
+	return strings.HasSuffix(strings.TrimSuffix(strings.ToLower(o.inputName()), ".gz"), ".tsv")
 }
 
 // format resolves --format from the flag or the file name.
@@ -202,7 +207,7 @@ func (o *syncOptions) format() (readers.Format, error) {
 	if o.Input == "-" {
 		return 0, usage(fmt.Errorf("reading stdin needs --format csv or --format jsonl"))
 	}
-	f, ok := readers.FormatFromPath(o.Input)
+	f, ok := readers.FormatFromPath(o.inputName())
 	if !ok {
 		return 0, usage(fmt.Errorf("cannot tell the format of %s from its name: give --format csv or --format jsonl", o.Input))
 	}
@@ -211,13 +216,10 @@ func (o *syncOptions) format() (readers.Format, error) {
 
 // rejectsPath is --rejects, or a path derived from the input.
 func (o *syncOptions) rejectsPath() string {
-	switch {
-	case o.Rejects != "":
+	if o.Rejects != "" {
 		return o.Rejects
-	case o.Input == "-":
-		return "stdin.rejects.jsonl"
 	}
-	return o.Input + ".rejects.jsonl"
+	return o.defaultRejects()
 }
 
 // log is the logger of the command's stderr lines.

@@ -14,6 +14,8 @@ import (
 // that rows rejected while reading are recorded. Safe for concurrent use.
 type checkpointer struct {
 	path   string
+	fill   func(*checkpoint.Record)
+	store  func([]byte) error
 	ledger *ledger
 	// base is copied into every write; progress, counts and times are
 	// filled in. Its Counts and Elapsed are those of the earlier runs.
@@ -32,12 +34,13 @@ type checkpointer struct {
 	wmu sync.Mutex // serialises writes
 }
 
-func newCheckpointer(path string, base checkpoint.Record, l *ledger, stats *Stats, interval time.Duration, now func() time.Time) *checkpointer {
+func newCheckpointer(cfg *Checkpointing, l *ledger, stats *Stats, now func() time.Time) *checkpointer {
+	interval := cfg.Interval
 	if interval <= 0 {
 		interval = time.Second
 	}
 	return &checkpointer{
-		path: path, base: base, ledger: l, stats: stats,
+		path: cfg.Path, fill: cfg.Fill, store: cfg.Write, base: cfg.Record, ledger: l, stats: stats,
 		interval: interval, now: now, started: now(), gather: gatherDelay,
 		next: make(chan struct{}), kick: make(chan struct{}, 1),
 	}
@@ -110,7 +113,17 @@ func (c *checkpointer) write(completed bool) error {
 	cp.Counts = c.base.Counts.Add(run)
 	cp.Elapsed = c.base.Elapsed + c.now().Sub(c.started).Seconds()
 	cp.UpdatedAt = c.now().UTC()
-	return checkpoint.Write(c.path, &cp)
+	if c.fill != nil {
+		c.fill(&cp)
+	}
+	if c.store == nil {
+		return checkpoint.Write(c.path, &cp)
+	}
+	b, err := checkpoint.Encode(&cp)
+	if err != nil {
+		return err
+	}
+	return c.store(b)
 }
 
 // gatherDelay is how long a write asked for by commit waits for more

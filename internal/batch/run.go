@@ -117,6 +117,16 @@ type Checkpointing struct {
 	// Interval is the period of timer writes, which record rows rejected
 	// while reading. Default 1s.
 	Interval time.Duration
+	// Fill, when set, is called with each record once the ledger's progress
+	// and the counts are in it, just before it is written, so the caller can
+	// add what it tracks beside the pipeline (the hash of the input bytes
+	// read so far, which by then covers every row the progress names).
+	Fill func(*checkpoint.Record)
+	// Write, when set, stores each encoded checkpoint instead of the
+	// atomic write of the file at Path: a checkpoint in object storage is
+	// kept in memory and uploaded on the caller's own schedule. Lanes wait
+	// for it at every commit, so it must not wait for the network.
+	Write func(data []byte) error
 }
 
 func (c Config) withDefaults() (Config, error) {
@@ -268,7 +278,7 @@ func (r *run) runWithCheckpoints(ctx context.Context, src Source) error {
 		}
 		return err
 	}
-	ck := newCheckpointer(cp.Path, cp.Record, r.ledger, r.cfg.Stats, cp.Interval, r.cfg.Now)
+	ck := newCheckpointer(cp, r.ledger, r.cfg.Stats, r.cfg.Now)
 	ckCtx, stopCk := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
 	wg.Go(func() { ck.run(ckCtx) })

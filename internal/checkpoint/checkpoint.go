@@ -32,6 +32,11 @@ type Record struct {
 	Version int `json:"version"`
 	// RunID stays the same across the runs that resume one another.
 	RunID string `json:"run_id"`
+	// Owner is set by each run to a token of its own, so that no two runs
+	// ever write the same bytes: a checkpoint in object storage is written
+	// on the condition that its generation (an S3 ETag, which derives from
+	// the bytes) is the one the run last wrote.
+	Owner string `json:"owner,omitempty"`
 	// Input identifies the input; Settings the options that shape batches.
 	Input    Fingerprint `json:"input"`
 	Settings Settings    `json:"settings"`
@@ -46,6 +51,10 @@ type Record struct {
 	Counts Counts `json:"counts"`
 	// Elapsed is the sending time of all runs so far, in seconds.
 	Elapsed float64 `json:"elapsed_seconds"`
+	// OtherShards counts the rows of other shards that a sharded run
+	// skipped, as far as it has read the input (all of them once
+	// Completed).
+	OtherShards int64 `json:"other_shards,omitempty"`
 	// Runs counts the runs that wrote this checkpoint.
 	Runs      int       `json:"runs"`
 	UpdatedAt time.Time `json:"updated_at"`
@@ -64,6 +73,9 @@ type Settings struct {
 	Action     string `json:"action,omitempty"`
 	BatchSize  int    `json:"batch_size"`
 	Lanes      int    `json:"lanes"`
+	// Shard is the --shard of a sharded run ("2/4"), which decides which
+	// rows are read: "" for an unsharded run.
+	Shard string `json:"shard,omitempty"`
 }
 
 // Same reports whether s and o mean the same rows: all but BatchSize and
@@ -103,14 +115,7 @@ func Read(path string) (*Record, error) {
 	if err != nil {
 		return nil, err
 	}
-	var c Record
-	if err := json.Unmarshal(b, &c); err != nil {
-		return nil, fmt.Errorf("checkpoint %s is not valid: %w", path, err)
-	}
-	if c.Version != version {
-		return nil, fmt.Errorf("checkpoint %s has version %d, this talonsync reads version %d", path, c.Version, version)
-	}
-	return &c, nil
+	return Decode(path, b)
 }
 
 // Check compares the checkpoint with this run's input and settings and
@@ -130,15 +135,37 @@ func (c *Record) Check(in Fingerprint, s Settings) error {
 // any instant leaves either the old or the new checkpoint, never a torn
 // one. The file gets mode 0600.
 func Write(path string, c *Record) error {
-	c.Version = version
-	b, err := json.MarshalIndent(c, "", "  ")
+	b, err := Encode(c)
 	if err != nil {
-		return fmt.Errorf("encode checkpoint: %w", err)
+		return err
 	}
-	if err := WriteFileAtomic(path, append(b, '\n')); err != nil {
+	if err := WriteFileAtomic(path, b); err != nil {
 		return fmt.Errorf("write checkpoint: %w", err)
 	}
 	return nil
+}
+
+// Encode returns the checkpoint file's bytes for c, with the current
+// format version set.
+func Encode(c *Record) ([]byte, error) {
+	c.Version = version
+	b, err := json.MarshalIndent(c, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("encode checkpoint: %w", err)
+	}
+	return append(b, '\n'), nil
+}
+
+// Decode parses a checkpoint file's bytes; name is for messages.
+func Decode(name string, b []byte) (*Record, error) {
+	var c Record
+	if err := json.Unmarshal(b, &c); err != nil {
+		return nil, fmt.Errorf("checkpoint %s is not valid: %w", name, err)
+	}
+	if c.Version != version {
+		return nil, fmt.Errorf("checkpoint %s has version %d, this talonsync reads version %d", name, c.Version, version)
+	}
+	return &c, nil
 }
 
 // WriteFileAtomic replaces path with data durably (temp file, fsync,

@@ -25,6 +25,10 @@ func (r *Reader) encodeCatalog(f *catalogFields, line int64) (talon.Item, error)
 			return talon.Item{}, &rowError{Line: line, Column: "sku", Err: withDetail(errMissingKey, "no sku")}
 		}
 	case talon.ActionPatchMany, talon.ActionRemoveMany:
+		if r.opts.Owns != nil {
+			return talon.Item{}, &rowError{Line: line, Column: "type", Err: withDetail(errBulkRefused,
+				string(f.Type)+" "+errBulkSharded.Error())}
+		}
 		if f.Filters == nil && !r.opts.AllowBulk {
 			return talon.Item{}, &rowError{Line: line, Column: "filters", Err: withDetail(errBulkRefused,
 				string(f.Type)+" without filters touches every catalog item; allow it explicitly")}

@@ -101,9 +101,15 @@ func (r *Reader) nextCSV() (Row, error) {
 		if !errors.As(err, &re) {
 			return Row{}, err
 		}
+		if !r.owns("") {
+			return Row{}, errNotOwned
+		}
 		row.Err = re
 		row.Record = r.csvRecord(rec)
 		return row, nil
+	}
+	if r.opts.Owns != nil && !r.opts.Owns(r.csvOwner(rec)) {
+		return Row{}, errNotOwned
 	}
 	if len(rec) != len(r.header) {
 		row.Err = &rowError{Line: line, Err: withDetail(errFieldCount,

@@ -26,6 +26,9 @@ func (r *Reader) nextJSONL() (Row, error) {
 		r.pos.Line++
 		row := Row{Line: resume.Line, Resume: resume}
 		if tooLong {
+			if !r.owns("") {
+				return Row{}, errNotOwned
+			}
 			row.Err = &rowError{Line: row.Line, Err: withDetail(errRowTooLong,
 				"line longer than "+strconv.Itoa(r.opts.maxRowBytes)+" bytes")}
 			rec := appendJSONStringLossy(nil, string(line)+"...")
@@ -34,6 +37,9 @@ func (r *Reader) nextJSONL() (Row, error) {
 		}
 		if skipSpace(line, 0) == len(line) {
 			continue // blank lines carry no row
+		}
+		if r.opts.Owns != nil && !r.opts.Owns(r.jsonlKey(line)) {
+			return Row{}, errNotOwned
 		}
 		switch r.opts.Entity {
 		case EntityCatalog:

@@ -10,6 +10,7 @@ import (
 	"math"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"unicode/utf8"
 )
 
@@ -113,6 +114,12 @@ type Options struct {
 	// Start is where to resume: a Row.Resume from an earlier read of the same
 	// input. The zero value is the start of the input.
 	Start Position
+	// Owns, when set, makes the Reader yield only the rows whose key it
+	// owns (a shard of a sharded run); the others are skipped before they
+	// are converted and counted by OtherShards. A row without a valid key
+	// has the key "". PATCH_MANY and REMOVE_MANY rows, which touch every
+	// key, are rejected. Resume a Reader with the same Owns.
+	Owns func(key string) bool
 
 	// maxRowBytes bounds one row; 0 means defaultMaxRowBytes. Tests set it
 	// lower. A longer JSONL line is a rejected row (errRowTooLong) and
@@ -131,6 +138,8 @@ type Reader struct {
 	pos  Position // the next unread byte of the stream and its line
 	seq  int64
 	err  error // sticky: io.EOF or a fatal error
+
+	other atomic.Int64 // rows of other shards before pos (Options.Owns)
 
 	audienceRemove bool // the default action removes
 
@@ -251,6 +260,7 @@ func (r *Reader) skipTo(start Position) error {
 		}
 	}
 	r.pos = start
+	r.other.Store(start.Other)
 	return nil
 }
 
@@ -264,16 +274,23 @@ func (r *Reader) Next() (Row, error) {
 	}
 	var row Row
 	var err error
-	if r.opts.Format == FormatCSV {
-		row, err = r.nextCSV()
-	} else {
-		row, err = r.nextJSONL()
+	for {
+		if r.opts.Format == FormatCSV {
+			row, err = r.nextCSV()
+		} else {
+			row, err = r.nextJSONL()
+		}
+		if err != errNotOwned {
+			break
+		}
+		r.other.Add(1)
 	}
 	if err != nil {
 		r.err = err
 		return Row{}, err
 	}
 	row.Seq = r.seq
+	row.Resume.Other = r.other.Load()
 	r.seq++
 	return row, nil
 }

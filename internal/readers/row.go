@@ -13,6 +13,9 @@ import (
 type Position struct {
 	Offset int64 `json:"offset"`
 	Line   int64 `json:"line"`
+	// Other counts the rows before this position that a sharded Reader
+	// skipped as another shard's (Options.Owns); 0 in an unsharded read.
+	Other int64 `json:"other,omitempty"`
 }
 
 // Row is one input row: either mapped to an API item, or rejected.
