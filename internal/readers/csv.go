@@ -1,113 +1,74 @@
 package readers
 
 import (
-	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"strconv"
 	"strings"
 	"unicode/utf8"
 )
 
-// newCSV starts a csv.Reader at r.pos. encoding/csv reuses r.br, which is
-// big enough, so it buffers nothing of its own: its InputOffset plus
-// r.base.Offset is the stream offset, and a new csv.Reader can take over.
+// newCSV starts the CSV scanner at r.pos, on r.br.
 func (r *Reader) newCSV() {
-	cr := csv.NewReader(r.br)
-	cr.Comma = r.opts.Delimiter
-	cr.FieldsPerRecord = -1
-	cr.ReuseRecord = true
-	r.cr = cr
-	r.base = r.pos
+	r.sc = newCSVScanner(r.br, r.opts.Delimiter, r.opts.maxRowBytes, r.pos)
 }
 
 // readHeader reads the header row from the start of the stream and builds
 // the mapping plan.
 func (r *Reader) readHeader() error {
 	r.newCSV()
-	rec, line, err := r.readRecord()
+	rec, _, err := r.sc.next()
+	var cb *csvBroken
 	switch {
 	case err == io.EOF:
 		return &headerError{Err: errNoHeader}
+	case errors.As(err, &cb):
+		return &headerError{Err: fmt.Errorf("line %d: %w", cb.line, cb.err)}
 	case err != nil:
-		var re *rowError
-		if errors.As(err, &re) {
-			return &headerError{Err: fmt.Errorf("line %d: %w", line, re.Err)}
-		}
-		return err
+		return &parseError{Line: r.sc.pos.Line, Err: err}
 	}
-	r.header = append([]string(nil), rec...) // rec is reused by the csv.Reader
+	r.pos = r.sc.pos
+	r.header = append([]string(nil), rec...) // rec is reused by the scanner
 	r.plan, err = buildPlan(r.opts.Entity, r.header)
 	return err
 }
 
-// readRecord reads one CSV record and moves r.pos past it. It returns the
-// record, the line where it starts, and: nil; a *rowError for a malformed
-// quote (reading may go on); io.EOF; or a fatal *parseError.
-func (r *Reader) readRecord() ([]string, int64, error) {
-	cr := r.cr
-	start := r.base.Offset + cr.InputOffset()
-	max := int64(r.opts.maxRowBytes)
-	// bufSize of slack: the buffer reads ahead of what encoding/csv consumed.
-	r.lim.limit = start + max + bufSize
-	rec, err := cr.Read()
-	r.lim.limit = math.MaxInt64
-	end := r.base.Offset + cr.InputOffset()
-	if (err != nil && errors.Is(err, errLimit)) || (err == nil && end-start > max) {
-		return nil, r.pos.Line, &parseError{Line: r.pos.Line,
-			Err: withDetail(errRowTooLong, "CSV record longer than "+strconv.FormatInt(max, 10)+" bytes")}
-	}
-	if err == io.EOF {
-		r.pos.Offset = end
-		return nil, 0, io.EOF
-	}
-	if err == nil {
-		return r.recordDone(rec, end)
-	}
-	var pe *csv.ParseError
-	if errors.As(err, &pe) {
-		line := r.base.Line + int64(pe.StartLine) - 1
-		errLine := r.base.Line + int64(pe.Line) - 1
-		// encoding/csv drops the rest of the line where it found the error.
-		r.pos = Position{Offset: end, Line: errLine + 1}
-		return rec, line, &rowError{Line: line,
-			Err: fmt.Errorf("%w (line %d, byte %d)", pe.Err, errLine, pe.Column)}
-	}
-	return nil, r.pos.Line, &parseError{Line: r.pos.Line, Err: err}
-}
-
-// recordDone moves r.pos past a record read whole, which ends at offset end.
-func (r *Reader) recordDone(rec []string, end int64) ([]string, int64, error) {
-	cr := r.cr
-	l, _ := cr.FieldPos(0)
-	last := len(rec) - 1
-	ll, _ := cr.FieldPos(last)
-	// The record ends on the line where its last field starts, plus the
-	// newlines inside that field if it is quoted.
-	endLine := r.base.Line + int64(ll) - 1 + int64(strings.Count(rec[last], "\n"))
-	r.pos = Position{Offset: end, Line: endLine + 1}
-	return rec, r.base.Line + int64(l) - 1, nil
-}
-
 // nextCSV reads and maps the next record.
 func (r *Reader) nextCSV() (Row, error) {
-	resume := r.pos
-	rec, line, err := r.readRecord()
-	row := Row{Line: line, Resume: resume}
+	resume := r.sc.pos
+	rec, line, err := r.sc.next()
 	if err != nil {
-		var re *rowError
-		if !errors.As(err, &re) {
+		var cb *csvBroken
+		if !errors.As(err, &cb) {
+			if err != io.EOF {
+				err = &parseError{Line: r.sc.pos.Line, Err: err}
+			}
 			return Row{}, err
 		}
-		row.Err = re
-		row.Record = r.csvRecord(rec)
+		re := &rowError{Line: cb.line, Err: cb.err}
+		if cb.field >= 0 && cb.field < len(r.header) {
+			re.Column = r.header[cb.field]
+		}
+		row := Row{Line: cb.line, Resume: resume, Err: re}
+		if cb.field < 0 {
+			row.Record = appendJSONStringLossy(nil, cb.text)
+		} else {
+			row.Record = r.csvRecord(cb.record)
+		}
 		return row, nil
 	}
+	row := Row{Line: line, Resume: resume}
 	if len(rec) != len(r.header) {
-		row.Err = &rowError{Line: line, Err: withDetail(errFieldCount,
-			fmt.Sprintf("%d fields, header has %d", len(rec), len(r.header)))}
+		detail := fmt.Sprintf("%d fields, header has %d", len(rec), len(r.header))
+		if m := r.sc.multi; m != 0 {
+			// A quote that lacks its closing one can pull the lines of later
+			// rows into this one, until another quote ends it.
+			r.sc.resync(m + 1)
+			detail += fmt.Sprintf("; the quoted field that opens at line %d, byte %d spans lines and may lack its closing quote%s",
+				m, r.sc.multiCol, resumes(m+1))
+		}
+		row.Err = &rowError{Line: line, Err: withDetail(errFieldCount, detail)}
 		row.Record = r.csvRecord(rec)
 		return row, nil
 	}

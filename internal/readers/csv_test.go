@@ -97,8 +97,8 @@ func TestCSVProfiles(t *testing.T) {
 			in:   "integrationId,A\nu1\nu2,a\"b\nu3,\"a\"b\nu4,a\x00b\nu5,\xff\nu6,ok\n",
 			want: []string{
 				`ERR line 2: wrong number of fields: 1 fields, header has 2`,
-				`ERR line 3: bare " in non-quoted-field (line 3, byte 5)`,
-				`ERR line 4: extraneous or missing " in quoted-field (line 4, byte 6)`,
+				`ERR line 3: column "A": bare " in non-quoted-field (line 3, byte 5)`,
+				`ERR line 4: column "A": extraneous or missing " in quoted-field (line 4, byte 6)`,
 				`ERR line 5: column "A": value "a\x00b" holds a NUL byte`,
 				`ERR line 6: column "A": value "\xff" is not valid UTF-8`,
 				`{"integrationId":"u6","attributes":{"A":"ok"}}`,

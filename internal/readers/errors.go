@@ -19,6 +19,9 @@ var (
 	errBadJSON = errors.New("invalid JSON")
 	// errRowTooLong: a row is longer than Options.maxRowBytes.
 	errRowTooLong = errors.New("row too long")
+	// errUnterminated: a CSV quoted field does not close before the end of
+	// the input.
+	errUnterminated = errors.New("unterminated quote")
 	// errFieldCount: a CSV record has a different number of fields than the header.
 	errFieldCount = errors.New("wrong number of fields")
 	// errBulkRefused: a PATCH_MANY or REMOVE_MANY action has no filters and
@@ -64,9 +67,8 @@ func (e *rowError) Error() string {
 // Unwrap returns Err.
 func (e *rowError) Unwrap() error { return e.Err }
 
-// parseError is a fatal input error: an I/O error, a truncated gzip stream,
-// or a CSV record longer than Options.maxRowBytes. The Reader returns it from
-// every later call to Next.
+// parseError is a fatal input error: an I/O error or a truncated gzip
+// stream. The Reader returns it from every later call to Next.
 type parseError struct {
 	// Line is the 1-based line at which reading failed.
 	Line int64

@@ -3,7 +3,6 @@ package readers
 import (
 	"bufio"
 	"bytes"
-	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
@@ -115,9 +114,9 @@ type Options struct {
 	Start Position
 
 	// maxRowBytes bounds one row; 0 means defaultMaxRowBytes. Tests set it
-	// lower. A longer JSONL line is a rejected row (errRowTooLong) and
-	// reading goes on; a longer CSV record is a fatal *parseError. Memory
-	// stays bounded either way.
+	// lower. A longer JSONL line or CSV record is a rejected row
+	// (errRowTooLong) and reading goes on; memory stays bounded. A longer
+	// CSV header is an error.
 	maxRowBytes int
 }
 
@@ -135,8 +134,7 @@ type Reader struct {
 	audienceRemove bool // the default action removes
 
 	// CSV
-	cr      *csv.Reader
-	base    Position // where cr started
+	sc      csvScanner
 	header  []string
 	plan    plan
 	scratch []byte
@@ -256,8 +254,8 @@ func (r *Reader) skipTo(start Position) error {
 
 // Next returns the next row. A rejected row comes back with Row.Err set and
 // a nil error. At the end of the input the error is io.EOF; any other error
-// is fatal for the input (an I/O error, truncated gzip, a CSV record longer
-// than 16 MiB), names the line, and is returned again by later calls.
+// is fatal for the input (an I/O error, truncated gzip), names the line,
+// and is returned again by later calls.
 func (r *Reader) Next() (Row, error) {
 	if r.err != nil {
 		return Row{}, r.err
