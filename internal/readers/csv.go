@@ -4,9 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/talonsync/talonsync/internal/talon"
 )
 
 // newCSV starts the CSV scanner at r.pos, on r.br.
@@ -30,7 +33,10 @@ func (r *Reader) readHeader() error {
 	}
 	r.pos = r.sc.pos
 	r.header = append([]string(nil), rec...) // rec is reused by the scanner
-	r.plan, err = buildPlan(r.opts.Entity, r.header)
+	r.plan, err = buildPlan(&r.opts, r.header)
+	if len(r.plan.unnamed) > 0 {
+		r.warned = make([]bool, len(r.header))
+	}
 	return err
 }
 
@@ -59,7 +65,7 @@ func (r *Reader) nextCSV() (Row, error) {
 		return row, nil
 	}
 	row := Row{Line: line, Resume: resume}
-	if len(rec) != len(r.header) {
+	if n := len(rec); n != len(r.header) && (n < r.plan.minFields || n > len(r.header)) {
 		detail := fmt.Sprintf("%d fields, header has %d", len(rec), len(r.header))
 		if m := r.sc.multi; m != 0 {
 			// A quote that lacks its closing one can pull the lines of later
@@ -72,27 +78,82 @@ func (r *Reader) nextCSV() (Row, error) {
 		row.Record = r.csvRecord(rec)
 		return row, nil
 	}
+	r.bad = r.bad[:0]
 	for i, cell := range rec {
 		if err := checkCell(cell); err != nil {
-			row.Err = &rowError{Line: line, Column: r.header[i], Err: err}
-			row.Record = r.csvRecord(rec)
-			return row, nil
+			r.badCell(i, err)
 		}
+	}
+	if r.plan.unnamed != nil {
+		r.checkUnnamed(rec, line)
 	}
 	r.scratch = r.scratch[:0]
 	switch r.opts.Entity {
 	case EntityCatalog:
-		row.Item, err = r.catalogCSV(rec, line)
+		row.Item = r.catalogCSV(rec)
 	case EntityProfiles:
-		row.Item, err = r.profileCSV(rec, line)
+		row.Item = r.profileCSV(rec)
 	default:
-		row.Item, err = r.audienceCSV(rec, line)
+		row.Item = r.audienceCSV(rec)
 	}
-	if err != nil {
-		row.Err = err
+	if len(r.bad) > 0 {
+		row.Item = talon.Item{}
+		row.Err = r.rowFault(line)
 		row.Record = r.csvRecord(rec)
 	}
 	return row, nil
+}
+
+// cellError is one bad cell of the current CSV row.
+type cellError struct {
+	col  int
+	name string // the column's name in messages when it is not r.header[col]
+	err  error
+}
+
+// badCell records that cell col of the current row is bad.
+func (r *Reader) badCell(col int, err error) {
+	r.bad = append(r.bad, cellError{col: col, err: err})
+}
+
+// rowFault is the rejection of the current row: every bad cell, in column
+// order, the first fault of each.
+func (r *Reader) rowFault(line int64) error {
+	slices.SortStableFunc(r.bad, func(a, b cellError) int { return a.col - b.col })
+	re := &rowError{Line: line, Column: r.cellName(r.bad[0]), Err: r.bad[0].err}
+	for i, c := range r.bad[1:] {
+		if c.col != r.bad[i].col {
+			re.More = append(re.More, cellFault{Column: r.cellName(c), Err: c.err})
+		}
+	}
+	return re
+}
+
+func (r *Reader) cellName(c cellError) string {
+	if c.name != "" {
+		return c.name
+	}
+	return r.header[c.col]
+}
+
+// checkUnnamed warns, once per column, about a value in a column without a
+// name: it is not sent.
+func (r *Reader) checkUnnamed(rec []string, line int64) {
+	for _, i := range r.plan.unnamed {
+		if i >= len(rec) || r.warned[i] || strings.TrimSpace(rec[i]) == "" {
+			continue
+		}
+		r.warned[i] = true
+		if r.opts.Warn != nil {
+			v := rec[i]
+			if len(v) > 32 {
+				v = v[:32] + "..."
+			}
+			r.opts.Warn(Warning{Line: line, Column: "column " + strconv.Itoa(i+1),
+				Message: "the column has no name in the header but holds values (here " + strconv.Quote(v) +
+					"); they are not sent: name the column to send them"})
+		}
+	}
 }
 
 // checkCell rejects invalid UTF-8 and NUL bytes, which no API value can hold.
@@ -131,9 +192,4 @@ func (r *Reader) csvRecord(rec []string) []byte {
 		b = appendJSONStringLossy(b, c)
 	}
 	return append(b, '}')
-}
-
-// rowErr builds the *rowError of a cell.
-func (r *Reader) rowErr(line int64, col int, err error) error {
-	return &rowError{Line: line, Column: r.header[col], Err: err}
 }

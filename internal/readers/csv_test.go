@@ -276,8 +276,6 @@ func TestCSVHeaderErrors(t *testing.T) {
 		{"missing sku", EntityCatalog, "price\n1\n", errMissingKey, ""},
 		{"duplicate attribute", EntityProfiles, "integrationId,Age,Age:number\n", errDuplicateColumn, "Age:number"},
 		{"duplicate reserved, spelled differently", EntityProfiles, "integrationId,integration_id\n", errDuplicateColumn, "integration_id"},
-		{"empty column name", EntityProfiles, "integrationId,,Age\n", errBadColumn, ""},
-		{"blank column name", EntityProfiles, "integrationId, \n", errBadColumn, " "},
 		{"invalid attribute name", EntityProfiles, "integrationId,1st\n", errBadColumn, "1st"},
 		{"attribute name with a dash", EntityProfiles, "integrationId,first-name\n", errBadColumn, "first-name"},
 		{"unknown type", EntityProfiles, "integrationId,Age:integer\n", errBadColumn, "Age:integer"},

@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/talonsync/talonsync/internal/columns"
 )
 
 // Entity is the kind of record an input holds.
@@ -112,6 +114,16 @@ type Options struct {
 	// Start is where to resume: a Row.Resume from an earlier read of the same
 	// input. The zero value is the start of the input.
 	Start Position
+	// DecimalComma says the CSV's numbers (price and number attributes) are
+	// written with a decimal comma: 12,50 and 1.234,56. It is never guessed.
+	DecimalComma bool
+	// Columns maps a CSV's columns to fields and attributes (see package
+	// columns); nil applies the header rule to every column. It must be
+	// for Entity, and is refused with JSONL.
+	Columns *columns.Mapping
+	// Warn, when set, is called with each Warning, once, from NewReader or
+	// Next.
+	Warn func(Warning)
 
 	// maxRowBytes bounds one row; 0 means defaultMaxRowBytes. Tests set it
 	// lower. A longer JSONL line or CSV record is a rejected row
@@ -138,6 +150,8 @@ type Reader struct {
 	header  []string
 	plan    plan
 	scratch []byte
+	bad     []cellError // the bad cells of the current row
+	warned  []bool      // by column: a Warning was given
 
 	// JSONL
 	lineBuf []byte
@@ -215,6 +229,14 @@ func (o *Options) fill() error {
 	}
 	if o.maxRowBytes == 0 {
 		o.maxRowBytes = defaultMaxRowBytes
+	}
+	if o.Columns != nil {
+		if o.Format != FormatCSV {
+			return errors.New("new reader: a column mapping applies to CSV only")
+		}
+		if o.Columns.Entity != o.Entity.mappingEntity() {
+			return fmt.Errorf("new reader: the column mapping is for %s, not %v", o.Columns.Entity, o.Entity)
+		}
 	}
 	if o.Start.Offset < 0 || (o.Start.Offset > 0 && o.Start.Line < 1) {
 		return fmt.Errorf("new reader: invalid start position %+v", o.Start)
