@@ -89,18 +89,23 @@ func (r *Reader) audienceJSONL(b []byte, line int64) (talon.Item, error) {
 	if !it.begin() {
 		return talon.Item{}, &rowError{Line: line, Err: it.err}
 	}
+	var seen payloadField
 	for it.nextKey() {
 		name := it.name()
 		var dst *[]byte
+		var bit payloadField
 		switch string(name) {
 		case "profileIntegrationId":
-			dst = &idJSON
+			dst, bit = &idJSON, pfSKU
 		case "audienceId":
-			dst = &audJSON
+			dst, bit = &audJSON, pfPrice
 		case "action":
-			dst = &actJSON
+			dst, bit = &actJSON, pfAction
 		default:
 			return talon.Item{}, &rowError{Line: line, Column: string(name), Err: errUnknownField}
+		}
+		if err := once(&seen, bit, string(name), line); err != nil {
+			return talon.Item{}, err
 		}
 		if it.value() && !isNull(it.val) {
 			*dst = it.val

@@ -18,7 +18,7 @@ type catalogFields struct {
 // it as a CatalogAction.
 func (r *Reader) encodeCatalog(f *catalogFields, line int64) (talon.Item, error) {
 	switch f.Type {
-	case talon.ActionAdd, talon.ActionPatch, talon.ActionRemove:
+	case talon.ActionAdd, talon.ActionPatch, talon.ActionRemove, talon.ActionAddPriceAdjustment:
 		if f.sku == "" {
 			return talon.Item{}, &rowError{Line: line, Column: "sku", Err: withDetail(errMissingKey, "no sku")}
 		}
@@ -50,12 +50,13 @@ func catalogItem(f *catalogFields) talon.Item {
 }
 
 // parseCatalogAction parses an action name, case-insensitively. CSV allows
-// only the actions on one SKU.
-func parseCatalogAction(s string, many bool) (talon.ActionType, bool) {
+// only the actions on one SKU that a row's cells can hold: ADD, PATCH and
+// REMOVE; JSONL allows every type.
+func parseCatalogAction(s string, jsonl bool) (talon.ActionType, bool) {
 	for _, t := range []talon.ActionType{talon.ActionAdd, talon.ActionPatch, talon.ActionRemove,
-		talon.ActionPatchMany, talon.ActionRemoveMany} {
+		talon.ActionPatchMany, talon.ActionRemoveMany, talon.ActionAddPriceAdjustment} {
 		if strings.EqualFold(s, string(t)) {
-			if !many && (t == talon.ActionPatchMany || t == talon.ActionRemoveMany) {
+			if !jsonl && t != talon.ActionAdd && t != talon.ActionPatch && t != talon.ActionRemove {
 				return "", false
 			}
 			return t, true

@@ -178,9 +178,10 @@ func TestReservedFieldsAgree(t *testing.T) {
 		for _, f := range columns.ReservedFields(e.mappingEntity()) {
 			_, ok := fieldKinds[f]
 			assert.True(t, ok, "%v: %s", e, f)
-			k, ok := reservedKind(e, strings.ToUpper(f))
+			k, name, ok := reservedKind(e, strings.ToUpper(f))
 			assert.True(t, ok)
 			assert.Equal(t, fieldKinds[f], k)
+			assert.Equal(t, f, name)
 		}
 	}
 	assert.Equal(t, "sku", keyField(EntityCatalog))

@@ -31,6 +31,14 @@ var (
 	errUnknownAction = errors.New("unknown action")
 	// errUnknownField: a JSONL object has a field the entity does not define.
 	errUnknownField = errors.New("unknown field")
+	// errDuplicateField: a JSONL object has a name twice.
+	errDuplicateField = errors.New("duplicate field")
+	// errNotForType: a JSONL catalog action has a field its type does not
+	// take (PATCH_MANY with a sku), which the API would drop unseen.
+	errNotForType = errors.New("field not taken by the action type")
+	// errNullAttribute: a JSONL attribute value is null, which the API does
+	// not document.
+	errNullAttribute = errors.New("null attribute value")
 	// errDuplicateColumn: two CSV header columns name the same field.
 	errDuplicateColumn = errors.New("duplicate column")
 	// errBadColumn: a CSV header column is empty, is not a valid attribute

@@ -40,18 +40,26 @@ func (e Entity) mappingEntity() columns.Entity {
 	return columns.Entity(e.String())
 }
 
-// reservedKind returns the kind of e's reserved field that name spells
-// (case-insensitively, underscores ignored: see columns.Field).
-func reservedKind(e Entity, name string) (colKind, bool) {
+// reservedKind returns e's reserved field that name spells
+// (case-insensitively, underscores ignored: see columns.Field), and its
+// kind.
+func reservedKind(e Entity, name string) (colKind, string, bool) {
 	f, ok := columns.Field(e.mappingEntity(), name)
 	if !ok {
-		return 0, false
+		return 0, "", false
 	}
-	return fieldKinds[f], true
+	return fieldKinds[f], f, true
 }
 
-// keyField is e's required field: the first of its reserved fields.
-func keyField(e Entity) string { return columns.ReservedFields(e.mappingEntity())[0] }
+// keyFields is each entity's required field: the first of its reserved
+// fields.
+var keyFields = map[Entity]string{
+	EntityCatalog:   columns.ReservedFields(columns.EntityCatalog)[0],
+	EntityProfiles:  columns.ReservedFields(columns.EntityProfiles)[0],
+	EntityAudiences: columns.ReservedFields(columns.EntityAudiences)[0],
+}
+
+func keyField(e Entity) string { return keyFields[e] }
 
 // column is one header column, ready for mapping cells.
 type column struct {
@@ -218,11 +226,10 @@ func defaultColumn(e Entity, cell string) (col column, target string, err error)
 	}
 	base, suffix, typed := strings.Cut(name, ":")
 	base = strings.TrimSpace(base)
-	if kind, ok := reservedKind(e, base); ok {
+	if kind, f, ok := reservedKind(e, base); ok {
 		if typed {
 			return col, "", bad("a reserved column takes no type")
 		}
-		f, _ := columns.Field(e.mappingEntity(), base)
 		return column{kind: kind}, "\x00" + f, nil
 	}
 	if e == EntityAudiences {
@@ -269,15 +276,16 @@ func (p *plan) place(i int, k colKind) {
 // hasKeyColumn reports whether header has e's key column, under the
 // mapping's columns when there is one.
 func hasKeyColumn(e Entity, header []string, mapped []columns.Column) bool {
+	key := keyField(e)
 	for i, cell := range header {
 		if mapped != nil && mapped[i].Kind != columns.KindDefault {
-			if mapped[i].Kind == columns.KindField && mapped[i].Field == keyField(e) {
+			if mapped[i].Kind == columns.KindField && mapped[i].Field == key {
 				return true
 			}
 			continue
 		}
 		base, _, _ := strings.Cut(strings.TrimSpace(cell), ":")
-		if k, ok := reservedKind(e, strings.TrimSpace(base)); ok && (k == colSKU || k == colIntegrationID || k == colProfileID) {
+		if _, f, ok := reservedKind(e, strings.TrimSpace(base)); ok && f == key {
 			return true
 		}
 	}

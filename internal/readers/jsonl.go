@@ -100,27 +100,3 @@ func jsonlRecord(line []byte) []byte {
 	}
 	return appendJSONStringLossy(nil, string(line))
 }
-
-// scanAttributes validates an attributes value at b[i]: null, or an object
-// whose keys are valid attribute names. It returns the index just past it.
-func scanAttributes(b []byte, i, depth int) (int, error) {
-	if len(b)-i >= 4 && isNull(b[i:i+4]) {
-		return i + 4, nil
-	}
-	it := objectIter{b: b, i: i, depth: depth}
-	if !it.begin() {
-		return i, badValue(string(b[i:min(len(b), i+32)]), "is not an object")
-	}
-	for it.nextKey() {
-		if name := it.name(); !validName(name) {
-			return i, badValue(string(name), "is not a valid attribute name (want ^[A-Za-z]\\w*$)")
-		}
-		if !it.value() {
-			break
-		}
-	}
-	if it.err != nil {
-		return i, it.err
-	}
-	return it.i, nil
-}

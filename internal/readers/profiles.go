@@ -51,6 +51,7 @@ func (r *Reader) profileCSV(rec []string) talon.Item {
 // customer profile.
 func (r *Reader) profileJSONL(b []byte, line int64) (talon.Item, error) {
 	var idJSON, attrs []byte
+	var seen payloadField
 	it := objectIter{b: b}
 	if !it.begin() {
 		return talon.Item{}, &rowError{Line: line, Err: it.err}
@@ -58,12 +59,20 @@ func (r *Reader) profileJSONL(b []byte, line int64) (talon.Item, error) {
 	for it.nextKey() {
 		switch name := it.name(); string(name) {
 		case "integrationId":
+			if seen&pfSKU != 0 {
+				return talon.Item{}, twice("integrationId", line)
+			}
+			seen |= pfSKU
 			if !it.value() {
 				break
 			}
 			idJSON = it.val
 		case "attributes":
-			end, err := scanAttributes(b, it.i, 2)
+			if seen&pfAttributes != 0 {
+				return talon.Item{}, twice("attributes", line)
+			}
+			seen |= pfAttributes
+			end, err := scanAttributes(b, it.i, 2, r.names[:0])
 			if err != nil {
 				return talon.Item{}, &rowError{Line: line, Column: "attributes", Err: err}
 			}

@@ -155,6 +155,7 @@ type Reader struct {
 
 	// JSONL
 	lineBuf []byte
+	names   [64]name // scratch for finding a repeated attribute name
 }
 
 // NewReader returns a Reader of in, positioned at opts.Start. For CSV it
