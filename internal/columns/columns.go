@@ -154,8 +154,8 @@ const (
 	// KindIgnore is skipped.
 	KindIgnore
 	// KindUnnamed is a column with an empty header, as spreadsheets write
-	// after the last column: skipped, but a reader should reject a row
-	// with a value in it, which would otherwise be lost unseen.
+	// after the last column: skipped, but a reader warns about a value in
+	// it, which is not sent (package readers: a Warning, once per column).
 	KindUnnamed
 )
 
