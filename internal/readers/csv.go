@@ -80,8 +80,8 @@ func (r *Reader) nextCSV() (Row, error) {
 	}
 	r.bad = r.bad[:0]
 	for i, cell := range rec {
-		if err := checkCell(cell); err != nil {
-			r.badCell(i, err)
+		if err := checkCell(cell); err != nil && r.plan.cols[i].kind < colSkip {
+			r.badCell(i, err) // a column that is not read cannot make its row bad
 		}
 	}
 	if r.plan.unnamed != nil {
