@@ -2,10 +2,8 @@ package readers
 
 import (
 	"bufio"
-	"encoding/json"
 	"io"
 	"strconv"
-	"unicode/utf8"
 )
 
 // recordPrefix is how much of an over-long line its reject record keeps.
@@ -93,9 +91,11 @@ func (r *Reader) readLine() (line []byte, n int64, tooLong bool, err error) {
 }
 
 // jsonlRecord is the reject record of a line: the line itself when it is
-// valid JSON, else a JSON string of it.
+// strict JSON (see jsonscan.go), else a JSON string of it, so that the
+// rejects file decodes everywhere: a line with 1e400 or a name twice is
+// valid JSON that decoders refuse or read two ways.
 func jsonlRecord(line []byte) []byte {
-	if json.Valid(line) && utf8.Valid(line) {
+	if end, err := scanValue(line, skipSpace(line, 0), 0); err == nil && skipSpace(line, end) == len(line) {
 		return append([]byte(nil), line...)
 	}
 	return appendJSONStringLossy(nil, string(line))

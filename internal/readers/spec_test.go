@@ -2,6 +2,7 @@ package readers
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"strings"
 	"testing"
@@ -184,6 +185,8 @@ func TestJSONLValidation(t *testing.T) {
 			assert.Equal(t, int64(2), re.Line)
 			assert.Equal(t, tc.column, re.Column, "%v", r.Err)
 			checkRow(t, r)
+			var record any
+			assert.NoError(t, json.Unmarshal(r.Record, &record), "the reject record decodes: %s", r.Record)
 
 			serr := spec.ValidateItem(context.Background(), endpoint(tc.e), []byte(tc.line))
 			if tc.stricter != "" {
@@ -218,7 +221,7 @@ func TestJSONLExampleConforms(t *testing.T) {
 		file string
 		e    Entity
 	}{
-		{"products.jsonl", cat}, {"profiles.jsonl", pro}, {"audiences.jsonl", aud},
+		{"products.jsonl", cat}, {"profiles.jsonl", pro}, {"audiences.jsonl", aud}, {"price-adjustments.jsonl", cat},
 		{"products.csv", cat}, {"profiles.csv", pro}, {"audiences.csv", aud},
 	} {
 		path := "../../examples/" + f.file
