@@ -27,6 +27,8 @@ type syncOptions struct {
 	Format    string
 	Delimiter string
 
+	inputFlags // --decimal-comma, --columns (flags_input.go)
+
 	// Entity specific.
 	CatalogID      int64
 	AudienceID     int64
@@ -94,6 +96,7 @@ func (o *syncOptions) addFlags(fs *pflag.FlagSet) {
 
 	fs.StringVar(&o.Format, "format", "", "input format: csv or jsonl (default: from the file extension; required for stdin)")
 	fs.StringVar(&o.Delimiter, "delimiter", o.Delimiter, `CSV delimiter, one character ("\t" or "tab" for tab; tab by default for .tsv files and --format tsv)`)
+	o.addInputFlags(fs)
 
 	fs.IntVar(&o.Workers, "workers", o.Workers, "requests in flight at once: lanes, each sending one request at a time (1-64)")
 	fs.IntVar(&o.BatchSize, "batch-size", o.BatchSize, "items per request (1-1000)")
