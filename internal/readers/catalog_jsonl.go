@@ -186,26 +186,41 @@ func twice(name string, line int64) error {
 	return &rowError{Line: line, Column: name, Err: withDetail(errDuplicateField, strconv.Quote(name)+" appears twice")}
 }
 
-// payloadBits maps each payload field's name to its bit.
-var payloadBits = func() map[string]payloadField {
-	m := make(map[string]payloadField, len(payloadFields))
-	for _, f := range payloadFields {
-		m[f.name] = f.bit
+// payloadBit is the bit of a payload field's name (a switch: a map lookup
+// costs more on this path).
+func payloadBit(name []byte) (payloadField, bool) {
+	switch string(name) {
+	case "sku":
+		return pfSKU, true
+	case "price":
+		return pfPrice, true
+	case "product":
+		return pfProduct, true
+	case "attributes":
+		return pfAttributes, true
+	case "replaceIfExists":
+		return pfReplace, true
+	case "createIfNotExists":
+		return pfCreate, true
+	case "filters":
+		return pfFilters, true
+	case "adjustments":
+		return pfAdjustments, true
 	}
-	return m
-}()
+	return 0, false
+}
 
 // member reads one payload member into c; the iterator is at its value.
 func (c *jsonlCatalog) member(it *objectIter, seen *payloadField) error {
 	nb := it.name()
-	bit, known := payloadBits[string(nb)]
+	bit, known := payloadBit(nb)
 	if !known {
 		return &rowError{Line: c.line, Column: string(nb), Err: errUnknownField}
 	}
-	name := payloadFieldName(bit)
-	if err := once(seen, bit, name, c.line); err != nil {
-		return err
+	if *seen&bit != 0 {
+		return twice(payloadFieldName(bit), c.line)
 	}
+	*seen |= bit
 	b, i, depth := it.b, it.i, it.depth+1
 	var end int
 	var err error
@@ -233,12 +248,12 @@ func (c *jsonlCatalog) member(it *objectIter, seen *payloadField) error {
 		c.Adjustments = b[i:end]
 	default:
 		if !it.value() {
-			return &rowError{Line: c.line, Column: name, Err: it.err}
+			return &rowError{Line: c.line, Column: payloadFieldName(bit), Err: it.err}
 		}
 		end, err = it.i, c.scalar(bit, it.val)
 	}
 	if err != nil {
-		return &rowError{Line: c.line, Column: name, Err: err}
+		return &rowError{Line: c.line, Column: payloadFieldName(bit), Err: err}
 	}
 	it.i = end
 	c.present |= bit

@@ -74,8 +74,8 @@ func scanValue(b []byte, i, depth int) (int, error) {
 	case c == '[':
 		return scanArray(b, i, depth+1)
 	case c == '-' || (c >= '0' && c <= '9'):
-		end, err := scanNumber(b, i)
-		if err == nil && (end-i >= 309 || hasExponent(b[i:end])) && !finite(b[i:end]) {
+		end, exp, err := scanNumber(b, i)
+		if err == nil && (exp || end-i >= 309) && !finite(b[i:end]) {
 			return i, refused(i, errBadValue, "number "+string(b[i:min(end, i+32)])+" is beyond float64's range")
 		}
 		return end, err
@@ -143,22 +143,10 @@ func scanObject(b []byte, i, depth int) (int, error) {
 
 // finite reports whether the JSON number v is within float64's range.
 // Numbers without an exponent and of fewer than 309 bytes always are: the
-// caller checks those cheaply first.
+// caller skips those.
 func finite(v []byte) bool {
 	f, err := strconv.ParseFloat(string(v), 64)
 	return err == nil && !math.IsInf(f, 0)
-}
-
-// hasExponent reports whether the JSON number v has an exponent. Only its
-// last bytes need looking at: an exponent ends a number and has few digits,
-// and 20 bytes hold any exponent float64 can reach and more.
-func hasExponent(v []byte) bool {
-	for k := len(v) - 1; k >= 0 && k >= len(v)-20; k-- {
-		if c := v[k]; c == 'e' || c == 'E' {
-			return true
-		}
-	}
-	return false
 }
 
 // name is a member name of an object: where it is in the line, and a
@@ -355,8 +343,9 @@ func isHex(c byte) bool {
 
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 
-// scanNumber validates the number that starts at b[i].
-func scanNumber[T string | []byte](b T, i int) (int, error) {
+// scanNumber validates the number that starts at b[i], and reports
+// whether it has an exponent.
+func scanNumber[T string | []byte](b T, i int) (end int, exp bool, err error) {
 	start := i
 	if b[i] == '-' {
 		i++
@@ -369,30 +358,31 @@ func scanNumber[T string | []byte](b T, i int) (int, error) {
 			i++
 		}
 	default:
-		return start, badJSON(start, "invalid number")
+		return start, false, badJSON(start, "invalid number")
 	}
 	if i < len(b) && b[i] == '.' {
 		i++
 		if i >= len(b) || !isDigit(b[i]) {
-			return start, badJSON(start, "invalid number")
+			return start, false, badJSON(start, "invalid number")
 		}
 		for i < len(b) && isDigit(b[i]) {
 			i++
 		}
 	}
 	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		exp = true
 		i++
 		if i < len(b) && (b[i] == '+' || b[i] == '-') {
 			i++
 		}
 		if i >= len(b) || !isDigit(b[i]) {
-			return start, badJSON(start, "invalid number")
+			return start, false, badJSON(start, "invalid number")
 		}
 		for i < len(b) && isDigit(b[i]) {
 			i++
 		}
 	}
-	return i, nil
+	return i, exp, nil
 }
 
 // isJSONNumber reports whether s is exactly one JSON number.
@@ -400,7 +390,7 @@ func isJSONNumber(s string) bool {
 	if s == "" {
 		return false
 	}
-	end, err := scanNumber(s, 0)
+	end, _, err := scanNumber(s, 0)
 	return err == nil && end == len(s)
 }
 
