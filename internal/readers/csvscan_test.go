@@ -5,6 +5,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"strings"
 	"testing"
@@ -192,4 +193,39 @@ func FuzzCSVScanner(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestResumeThroughPushback: a Reader started at the Resume of any row
+// that follows a broken quote, even one read again from kept bytes, yields
+// the rows a full read yields, from a file (seeking) or from stdin.
+func TestResumeThroughPushback(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("integrationId,A\r\nu0,\"never closed\r\n")
+	for i := range 40 {
+		if i%10 == 9 {
+			fmt.Fprintf(&b, "m%d,\"two\r\nlines\"\r\n", i) // a quoted field that spans lines and closes
+		} else {
+			fmt.Fprintf(&b, "u%d,v%d\r\n", i, i)
+		}
+	}
+	b.WriteString("x,\"open at the end\r\nlast,row\r\n")
+	content := b.String()
+	opts := Options{Entity: EntityProfiles, Format: FormatCSV, maxRowBytes: 60}
+	path := writeFile(t, "p.csv", content)
+	full, err := readPath(t, path, opts)
+	require.NoError(t, err)
+	require.Len(t, full, 43)
+	assert.ErrorIs(t, full[0].Err, errRowTooLong, "u0's quote runs past the row bound")
+	assert.ErrorIs(t, full[41].Err, errUnterminated, "x's quote runs to the end")
+	assert.Equal(t, `{"integrationId":"last","attributes":{"A":"row"}}`, string(full[42].Item.JSON))
+	for i, row := range full {
+		o := opts
+		o.Start = row.Resume
+		fromFile, err := readPath(t, path, o)
+		require.NoError(t, err, "row %d", i)
+		assertSameRows(t, full[i:], fromFile)
+		fromStdin, err := readString(t, content, o)
+		require.NoError(t, err, "row %d", i)
+		assertSameRows(t, full[i:], fromStdin)
+	}
 }
