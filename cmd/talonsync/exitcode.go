@@ -8,6 +8,7 @@ import (
 	"github.com/talonsync/talonsync/internal/batch"
 	"github.com/talonsync/talonsync/internal/blob"
 	"github.com/talonsync/talonsync/internal/checkpoint"
+	"github.com/talonsync/talonsync/internal/columns"
 )
 
 // Exit codes, documented in the README.
@@ -49,6 +50,7 @@ func exitCode(err error) int {
 	case errors.Is(err, batch.ErrInterrupted), errors.Is(err, context.Canceled):
 		return exitInterrupted
 	case errors.As(err, &ue),
+		errors.As(err, new(*columns.Error)),
 		errors.Is(err, checkpoint.ErrMismatch),
 		errors.Is(err, checkpoint.ErrLocked),
 		errors.Is(err, fs.ErrNotExist),

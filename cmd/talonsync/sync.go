@@ -81,6 +81,9 @@ func (o *syncOptions) prepare(ctx context.Context) (_ *job, err error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := o.loadInput(format); err != nil {
+		return nil, err
+	}
 	j := &job{o: o, log: o.log(), stats: &batch.Stats{}}
 	defer func() {
 		if err != nil {
@@ -122,11 +125,13 @@ func (j *job) open(ctx context.Context, format readers.Format) error {
 		return fmt.Errorf("open input: %w", err)
 	}
 	delim, _ := o.delimiter()
-	j.rd, err = readers.NewReader(j.in, readers.Options{
+	ro := readers.Options{
 		Entity: o.Entity, Format: format, Delimiter: delim,
 		AudienceID: o.AudienceID, AudienceAction: o.AudienceAction, AllowBulk: o.AllowBulk,
 		Start: j.inc.start(j.st), Owns: o.owns(),
-	})
+	}
+	o.inputOptions(&ro)
+	j.rd, err = readers.NewReader(j.in, ro)
 	if err != nil {
 		return usage(fmt.Errorf("read %s: %w", o.Input, err))
 	}

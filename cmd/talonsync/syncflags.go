@@ -29,6 +29,8 @@ type syncOptions struct {
 	Format    string
 	Delimiter string
 
+	inputFlags // --decimal-comma, --columns (flags_input.go)
+
 	// Entity specific.
 	CatalogID      int64
 	AudienceID     int64
@@ -105,6 +107,7 @@ func (o *syncOptions) addFlags(fs *pflag.FlagSet) {
 
 	fs.StringVar(&o.Format, "format", "", "input format: csv or jsonl (default: from the file extension; required for stdin)")
 	fs.StringVar(&o.Delimiter, "delimiter", o.Delimiter, `CSV delimiter, one character ("\t" or "tab" for tab; tab by default for .tsv files and --format tsv)`)
+	o.addInputFlags(fs)
 
 	fs.StringVar(&o.Workers, "workers", o.Workers, "requests in flight at once: auto (learned from the API's answers, up to --max-workers) or a fixed number (1-64)")
 	fs.IntVar(&o.MaxWorkers, "max-workers", o.MaxWorkers, "with --workers auto, the most requests in flight at once (1-64)")

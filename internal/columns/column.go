@@ -100,6 +100,9 @@ func (p *parser) column(src string, k, v *yaml.Node) (Column, error) {
 		c.Layout = layout.Value
 	}
 	if comma {
+		if c.Field == "audienceId" {
+			return c, p.fail(commaNode, src, withDetail(ErrType, "decimalComma applies to price and number attributes; audienceId is an integer"))
+		}
 		if c.Type != TypeNumber {
 			return c, p.fail(commaNode, src, withDetail(ErrType, "decimalComma applies to numbers, not "+c.Type.String()))
 		}

@@ -51,16 +51,24 @@ func Canonical(s string) string {
 	return strings.ToLower(strings.ReplaceAll(s, "_", ""))
 }
 
+// canonicalFields maps each entity's reserved fields by their Canonical
+// form.
+var canonicalFields = func() map[Entity]map[string]string {
+	m := make(map[Entity]map[string]string, len(reserved))
+	for e, fields := range reserved {
+		m[e] = make(map[string]string, len(fields))
+		for _, f := range fields {
+			m[e][Canonical(f)] = f
+		}
+	}
+	return m
+}()
+
 // Field returns e's reserved field that name spells (see Canonical), in
 // its README spelling, and whether there is one.
 func Field(e Entity, name string) (string, bool) {
-	c := Canonical(strings.TrimSpace(name))
-	for _, f := range reserved[e] {
-		if Canonical(f) == c {
-			return f, true
-		}
-	}
-	return "", false
+	f, ok := canonicalFields[e][Canonical(strings.TrimSpace(name))]
+	return f, ok
 }
 
 // ValidAttribute reports whether s is a valid attribute name: ^[A-Za-z]\w*$.
@@ -146,8 +154,8 @@ const (
 	// KindIgnore is skipped.
 	KindIgnore
 	// KindUnnamed is a column with an empty header, as spreadsheets write
-	// after the last column: skipped, but a reader should reject a row
-	// with a value in it, which would otherwise be lost unseen.
+	// after the last column: skipped, but a reader warns about a value in
+	// it, which is not sent (package readers: a Warning, once per column).
 	KindUnnamed
 )
 

@@ -1,11 +1,12 @@
 package columns
 
 import (
-	"encoding/json"
 	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/talonsync/talonsync/internal/talon"
 )
 
 // Convert appends cell, converted for the column, to dst in the form
@@ -15,7 +16,7 @@ import (
 //   - Layout: the time parsed with it becomes RFC 3339 (UTC when the
 //     layout has no zone; a date alone is midnight);
 //   - a list Separator other than "|": a JSON array of the parts, empty
-//     parts dropped, as the header list type drops them.
+//     parts dropped and strings encoded as the header list type has them.
 //
 // A column that does not need it (see NeedsConvert) gets cell unchanged.
 // Surrounding blanks are ignored for numbers and times. An error wraps
@@ -39,7 +40,6 @@ func (c *Column) Convert(dst []byte, cell string) ([]byte, error) {
 		if !utf8.ValidString(cell) {
 			return dst, badValue(cell, "is not valid UTF-8")
 		}
-		orig := len(dst)
 		dst = append(dst, '[')
 		n := 0
 		for part := range strings.SplitSeq(cell, c.Separator) {
@@ -50,11 +50,7 @@ func (c *Column) Convert(dst []byte, cell string) ([]byte, error) {
 				dst = append(dst, ',')
 			}
 			n++
-			b, err := json.Marshal(part)
-			if err != nil {
-				return dst[:orig], badValue(cell, "cannot be encoded")
-			}
-			dst = append(dst, b...)
+			dst, _ = talon.AppendString(dst, part) // valid UTF-8: checked above
 		}
 		return append(dst, ']'), nil
 	}

@@ -47,6 +47,7 @@ func TestConvert(t *testing.T) {
 		{"zoned", zoned, "2024-01-31 10:00 +0100", `2024-01-31T10:00:00+01:00`},
 		{"list", list, "a,b,,c d", `["a","b","c d"]`},
 		{"list escapes", list, `x"y,\`, `["x\"y","\\"]`},
+		{"list escapes as the header type does", list, "<b>,a&b", `["<b>","a&b"]`},
 		{"list empty", list, ",", `[]`},
 		{"list invalid UTF-8", list, "a,\xff", ""},
 		{"plain passes", Column{Type: TypeNumber}, "1,5", "1,5"},

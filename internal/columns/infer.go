@@ -35,7 +35,7 @@ func Infer(header []string, sample [][]string, e Entity) *Mapping {
 	for i, cell := range header {
 		src := strings.TrimSpace(strings.TrimPrefix(cell, "\ufeff"))
 		if src == "" {
-			notes = append(notes, "column "+strconv.Itoa(i+1)+" has no header: ignored, and a row with a value in it is rejected")
+			notes = append(notes, "column "+strconv.Itoa(i+1)+" has no header: not read; a value in it is warned about, and not sent")
 			continue
 		}
 		var values []string

@@ -110,7 +110,7 @@ func TestInferRoundTrip(t *testing.T) {
 		Column{Source: "- x", Index: -1, Kind: KindIgnore},
 		Column{Source: "yes", Index: -1, Kind: KindIgnore},
 		Column{Source: "007", Index: -1, Kind: KindIgnore},
-		Column{Source: "K", Index: -1, Kind: KindField, Field: "integrationId"})
+		Column{Source: "K", Index: -1, Kind: KindField, Field: "integrationId", Optional: true})
 	var buf bytes.Buffer
 	require.NoError(t, m.WriteYAML(&buf))
 	t.Logf("\n%s", buf.String())

@@ -177,6 +177,7 @@ func TestParseErrors(t *testing.T) {
 		{name: "layout not Go's", src: "columns:\n  A: {target: D, type: time, layout: \"DD.MM.YYYY\"}\n", want: ErrLayout, line: 2, msg: `"DD.MM.YYYY"`},
 		{name: "layout empty", src: "columns:\n  A: {target: D, type: time, layout: \"\"}\n", want: ErrLayout, line: 2},
 		{name: "decimal comma on a string", src: "columns:\n  A: {target: S, decimalComma: true}\n", want: ErrType, line: 2, msg: "decimalComma applies to numbers, not string"},
+		{name: "decimal comma on audienceId", e: EntityAudiences, src: "columns:\n  A: {target: audienceId, decimalComma: true}\n", want: ErrType, line: 2, msg: "audienceId is an integer"},
 		{name: "decimal comma not a bool", src: "columns:\n  A: {target: S, type: number, decimalComma: ja}\n", want: ErrShape, line: 2, msg: `decimalComma must be true or false, not "ja"`},
 		{name: "separator on a string", src: "columns:\n  A: {target: S, separator: \",\"}\n", want: ErrType, line: 2},
 		{name: "empty separator", src: "columns:\n  A: {target: S, type: list, separator: \"\"}\n", want: ErrType, line: 2},

@@ -78,7 +78,7 @@ func columnNode(c Column) *yaml.Node {
 	switch {
 	case c.Kind == KindIgnore:
 		return str("ignore")
-	case c.Kind == KindField && !c.DecimalComma:
+	case c.Kind == KindField && !c.DecimalComma && !c.Optional:
 		return str(c.Field)
 	case c.Kind == KindAttribute && c.Type == TypeString && !c.Optional:
 		return str(c.Attribute)

@@ -27,12 +27,15 @@ import (
 //	PATCH_c(x) + PATCH(y)      → PATCH_c(x⊕y)
 //	PATCH(x) + PATCH(y)        → PATCH(x⊕y) (both rejected for an absent SKU)
 //	anything + REMOVE          → REMOVE
-//	anything + ADD_r with price → that ADD
+//	anything but a REMOVE + ADD_r with price → that ADD
 //
-// and what does not: REMOVE + ADD_r without price (no single action both
-// creates and clears the price of a present SKU), PATCH(x) + PATCH_c(y) (for
+// and what does not: a REMOVE and a later row that makes the SKU present
+// again (the REMOVE drops the SKU's price adjustments, which an ADD or PATCH
+// keeps and the fold does not model), PATCH(x) + PATCH_c(y) (for
 // an absent SKU x is rejected and y creates), ADD(x) + ADD(y) without
 // replaceIfExists (for an absent SKU the second is rejected).
+//
+// An ADD_PRICE_ADJUSTMENT is sent as it is, and no row joins across it.
 //
 // Rejections. A row whose outcome would differ from the others' is never
 // hidden in a join: within a unit the rows from Tail on all share the
@@ -137,15 +140,14 @@ type action struct {
 func parseAction(it talon.Item) (action, error) {
 	b := it.JSON
 	var a action
+	var payload []byte
 	top := objIter{b: b}
 	for top.next() {
 		switch string(top.name) {
 		case "type":
 			a.typ = talon.ActionType(bytes.Trim(top.val, `"`))
 		case "payload":
-			if err := a.parsePayload(top.val); err != nil {
-				return action{}, err
-			}
+			payload = top.val
 		default:
 			return action{}, bad(top.i, "unexpected member \""+string(top.name)+"\" in a catalog action")
 		}
@@ -156,7 +158,16 @@ func parseAction(it talon.Item) (action, error) {
 	switch a.typ {
 	case talon.ActionPatchMany, talon.ActionRemoveMany:
 		return action{}, ErrBulk
+	case talon.ActionAddPriceAdjustment:
+		if err := a.parseSKU(payload); err != nil {
+			return action{}, err
+		}
 	case talon.ActionAdd, talon.ActionPatch, talon.ActionRemove:
+		if payload != nil {
+			if err := a.parsePayload(payload); err != nil {
+				return action{}, err
+			}
+		}
 	default:
 		return action{}, bad(0, "unknown action type \""+string(a.typ)+"\"")
 	}
@@ -164,6 +175,18 @@ func parseAction(it talon.Item) (action, error) {
 		return action{}, bad(0, "no sku")
 	}
 	return a, nil
+}
+
+// parseSKU takes only the sku of an ADD_PRICE_ADJUSTMENT payload: the
+// action is sent as it is, never joined (see catalogFold.add).
+func (a *action) parseSKU(p []byte) error {
+	it := objIter{b: p, depth: 1}
+	for it.next() {
+		if string(it.name) == "sku" && !isNull(it.val) {
+			a.sku = it.val
+		}
+	}
+	return it.trailing()
 }
 
 func (a *action) parsePayload(p []byte) error {

@@ -71,9 +71,12 @@ func TestCatalogJoins(t *testing.T) {
 			want: []unit{{`{"type":"REMOVE","payload":{"sku":"S"}}`, 0, 1, 2}},
 		},
 		{
-			name: "anything then ADD_r with price is that ADD",
+			name: "anything then ADD_r with price is that ADD, but a REMOVE before stays: it drops the price adjustments an ADD keeps",
 			rows: []talon.Item{remove, patchN(`,"attributes":{"A":1}`), addR(`,"price":5`)},
-			want: []unit{{`{"type":"ADD","payload":{"sku":"S","price":5,"replaceIfExists":true}}`, 0, 2, 3}},
+			want: []unit{
+				{`{"type":"REMOVE","payload":{"sku":"S"}}`, 0, 0, 1},
+				{`{"type":"ADD","payload":{"sku":"S","price":5,"replaceIfExists":true}}`, 1, 2, 3},
+			},
 		},
 		{
 			name: "REMOVE then ADD_r without price stays two: the ADD would keep a price the REMOVE dropped",
@@ -100,9 +103,12 @@ func TestCatalogJoins(t *testing.T) {
 			},
 		},
 		{
-			name: "REMOVE, ADD_r without price, then ADD_r with price folds to the last ADD",
+			name: "REMOVE, ADD_r without price, then ADD_r with price: the REMOVE, then the last ADD",
 			rows: []talon.Item{remove, addR(`,"attributes":{"A":1}`), addR(`,"price":2,"attributes":{"B":1}`)},
-			want: []unit{{`{"type":"ADD","payload":{"sku":"S","price":2,"attributes":{"B":1},"replaceIfExists":true}}`, 0, 2, 3}},
+			want: []unit{
+				{`{"type":"REMOVE","payload":{"sku":"S"}}`, 0, 0, 1},
+				{`{"type":"ADD","payload":{"sku":"S","price":2,"attributes":{"B":1},"replaceIfExists":true}}`, 1, 2, 3},
+			},
 		},
 		{
 			name: "REMOVE then a rejected PATCH stays two, so the PATCH is rejected",

@@ -42,23 +42,30 @@ func TestCatalogEmulator(t *testing.T) {
 	srv, err := emulator.New(emulator.Options{})
 	require.NoError(t, err)
 	rng := rand.New(rand.NewPCG(5, 6))
-	seeds := []talon.Item{
-		{}, // absent
-		addR(`,"price":3,"product":{"name":"P9"},"attributes":{"A":9,"D":1}`),
-		addR(`,"attributes":{"B":9}`),
+	withAdjustment := genAdjustment(rand.New(rand.NewPCG(1, 1)), "S")
+	seeds := [][]talon.Item{
+		nil, // absent
+		{addR(`,"price":3,"product":{"name":"P9"},"attributes":{"A":9,"D":1}`)},
+		{addR(`,"attributes":{"B":9}`)},
+		// Price adjustments are state the fold does not model: a REMOVE
+		// drops them, an ADD that replaces keeps them.
+		{addR(`,"price":3`), withAdjustment},
 	}
-	for n := range 300 {
+	for n := range 400 {
 		seq := make([]talon.Item, 1+rng.IntN(6))
 		for i := range seq {
 			seq[i] = genAction(rng, "S")
+			if rng.IntN(10) == 0 {
+				seq[i] = genAdjustment(rng, "S")
+			}
 		}
 		units, err := Fold(talon.EndpointCatalog, seq)
 		require.NoError(t, err)
 		for _, seed := range seeds {
 			run := func(items []talon.Item) (emulator.State, []int) {
 				srv.Reset()
-				if seed.JSON != nil {
-					require.Equal(t, http.StatusOK, emuSend(t, srv, talon.EndpointCatalog, seed))
+				for _, it := range seed {
+					require.Equal(t, http.StatusOK, emuSend(t, srv, talon.EndpointCatalog, it))
 				}
 				codes := make([]int, len(items))
 				for i, it := range items {
@@ -72,7 +79,7 @@ func TestCatalogEmulator(t *testing.T) {
 				items[i] = u.Item
 			}
 			gotState, unitCodes := run(items)
-			require.Equal(t, wantState, gotState, "sequence %d after %s:\n%s\nunits:\n%s", n, seed.JSON, showItems(seq), showUnits(units))
+			require.Equal(t, wantState, gotState, "sequence %d after %s:\n%s\nunits:\n%s", n, showItems(seed), showItems(seq), showUnits(units))
 			for i, u := range units {
 				for r := u.Tail; r < u.To; r++ {
 					assert.Equal(t, rowCodes[r], unitCodes[i], "sequence %d row %d", n, r)

@@ -57,6 +57,10 @@ type span struct {
 	// constant: row tail sets the SKU regardless of its state (REMOVE, or
 	// ADD_r with price); the rows before it are superseded.
 	constant bool
+	// cleared: the run removes a present SKU at some point, and with it
+	// what the fold does not model (its price adjustments), which an ADD
+	// or PATCH keeps. So only a REMOVE can stand for it.
+	cleared bool
 
 	one talon.Item // the row itself, when the run is one row
 }
@@ -74,7 +78,7 @@ func single(a *action, row int, it talon.Item) span {
 	}
 	switch {
 	case a.typ == talon.ActionRemove:
-		s.kind, s.constant = removed, true
+		s.kind, s.constant, s.cleared = removed, true, true
 		s.out = [2]outcome{accepted, accepted}
 	case a.typ == talon.ActionAdd && a.replace == yes:
 		s.created, s.made, s.kind, s.mod = true, made, modified, c
@@ -118,7 +122,7 @@ func then(m1, m2 *content) content {
 
 // compose returns the run a followed by b.
 func compose(a, b *span) span {
-	c := span{from: a.from, to: b.to, sku: a.sku}
+	c := span{from: a.from, to: b.to, sku: a.sku, cleared: a.cleared || b.cleared}
 	exists := [2]int{wasAbsent, wasPresent} // a's exit state for each entry state
 	if a.created {
 		exists[wasAbsent] = wasPresent
@@ -168,6 +172,9 @@ func compose(a, b *span) span {
 // joined says how one action does what the multi-row run s does: its type,
 // content and flag; ok is false when no single action does.
 func (s *span) joined() (t talon.ActionType, c *content, flag tri, ok bool) {
+	if s.cleared && (s.created || s.kind != removed) {
+		return "", nil, unset, false
+	}
 	switch s.out {
 	case [2]outcome{accepted, accepted}:
 		switch {
@@ -275,12 +282,18 @@ const window = 8
 type catalogFold struct {
 	spans  []span
 	suffix []span
+	// fence: no row joins a span before this index. An ADD_PRICE_ADJUSTMENT
+	// sets one, after itself: the fold does not model price adjustments,
+	// so it is sent as it is, between what the rows before and after it
+	// fold to.
+	fence int
 }
 
 func (f *catalogFold) reset() {
 	clear(f.spans)
 	clear(f.suffix)
 	f.spans, f.suffix = f.spans[:0], f.suffix[:0]
+	f.fence = 0
 }
 
 func (f *catalogFold) add(it talon.Item, row int) error {
@@ -290,8 +303,15 @@ func (f *catalogFold) add(it talon.Item, row int) error {
 		return err
 	}
 	it.Remove = a.typ == talon.ActionRemove
+	if a.typ == talon.ActionAddPriceAdjustment {
+		s := span{from: row, tail: row, to: row + 1, sku: a.sku, one: it}
+		f.spans = append(f.spans, s)
+		f.suffix = append(f.suffix, s)
+		f.fence = len(f.spans)
+		return nil
+	}
 	s := single(&a, row, it)
-	lo := max(0, len(f.spans)-window)
+	lo := max(f.fence, len(f.spans)-window)
 	for i := lo; i < len(f.spans); i++ {
 		f.suffix[i] = compose(&f.suffix[i], &s)
 	}

@@ -159,7 +159,9 @@ func genAction(rng *rand.Rand, sku string) talon.Item {
 		var attrs []string
 		for _, name := range []string{"A", "B", "C"} {
 			if rng.IntN(2) == 0 {
-				v := [...]string{"1", "2", `"x"`, "null", "[1, 2]"}[rng.IntN(5)]
+				// No null: the readers reject a null attribute value
+				// (the spec has none), so the fold never sees one.
+				v := [...]string{"1", "2", `"x"`, `"y"`, "[1, 2]"}[rng.IntN(5)]
 				attrs = append(attrs, fmt.Sprintf(`"%s":%s`, name, v))
 			}
 		}
@@ -218,4 +220,12 @@ func runRows(s mSKU, rows []mAction) (mSKU, []bool) {
 		s, rej[i] = r.apply(s)
 	}
 	return s, rej
+}
+
+// genAdjustment returns an ADD_PRICE_ADJUSTMENT of sku, which the fold
+// sends as it is and the model does not know.
+func genAdjustment(rng *rand.Rand, sku string) talon.Item {
+	p := [...]string{"1", "4.5"}[rng.IntN(2)]
+	return talon.Item{Key: sku, Type: talon.ActionAddPriceAdjustment, JSON: []byte(fmt.Sprintf(
+		`{"type":"ADD_PRICE_ADJUSTMENT","payload":{"sku":%q,"adjustments":[{"priceType":"member","price":%s,"referenceId":"r%s"}]}}`, sku, p, p))}
 }

@@ -115,7 +115,7 @@ func TestProfilesMatchEncoder(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 8))
 	srv, err := emulator.New(emulator.Options{})
 	require.NoError(t, err)
-	values := []string{`1`, `2.5`, `"s"`, `"a\"b"`, `true`, `null`, `[1, 2]`, `["x","y"]`, `{"k": [1]}`}
+	values := []string{`1`, `2.5`, `"s"`, `"a\"b"`, `true`, `false`, `[1, 2]`, `["x","y"]`, `{"k": [1]}`}
 	for n := range 500 {
 		var lines strings.Builder
 		var order []string

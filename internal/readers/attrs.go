@@ -86,6 +86,31 @@ func appendValue(dst []byte, typ attrType, s string) ([]byte, error) {
 	return dst, badValue(s, "has unknown type "+typ.String())
 }
 
+// appendCell appends the JSON encoding of a cell of col, of type typ, to
+// dst: through the column's conversion when it has one (a decimal comma, a
+// time layout, a list separator), else as appendValue does.
+func appendCell(dst []byte, col *column, typ attrType, cell string) ([]byte, error) {
+	switch {
+	case col.conv != nil && typ == attrNumber && col.conv.DecimalComma:
+		// Convert writes a JSON number of at most 308 integer digits: finite.
+		out, err := col.conv.Convert(dst, cell)
+		if err != nil {
+			return dst, &convError{err: err}
+		}
+		return out, nil
+	case col.conv != nil && typ == attrTime && col.conv.Layout != "":
+		// Convert writes an RFC 3339 time: nothing in it needs escaping.
+		out, err := col.conv.Convert(append(dst, '"'), cell)
+		if err != nil {
+			return dst, &convError{err: err}
+		}
+		return append(out, '"'), nil
+	case col.sep != "" && typ == attrList:
+		return appendSplit(dst, cell, col.sep)
+	}
+	return appendValue(dst, typ, cell)
+}
+
 func trimBlank(s string) string {
 	for len(s) > 0 && (s[0] == ' ' || s[0] == '\t') {
 		s = s[1:]
@@ -114,6 +139,10 @@ func appendNumber(dst []byte, s string) ([]byte, error) {
 	}
 	f, err := strconv.ParseFloat(t, 64)
 	if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
+		if _, err := commaNumbers.Convert(nil, s); err == nil {
+			// Never guessed: the user says so.
+			return dst, badValue(s, "is not a number (for numbers written with a decimal comma, give --decimal-comma)")
+		}
 		return dst, badValue(s, "is not a number")
 	}
 	return strconv.AppendFloat(dst, f, 'g', -1, 64), nil
@@ -213,11 +242,17 @@ func appendList(dst []byte, s string) ([]byte, error) {
 		}
 		return append(dst, t...), nil
 	}
+	return appendSplit(dst, s, "|")
+}
+
+// appendSplit encodes a list cell of values separated by sep as a JSON
+// array of strings: the values kept exactly, empty ones dropped.
+func appendSplit(dst []byte, s, sep string) ([]byte, error) {
 	orig := len(dst)
 	dst = append(dst, '[')
 	first := true
 	for rest := s; ; {
-		elem, tail, more := strings.Cut(rest, "|")
+		elem, tail, more := strings.Cut(rest, sep)
 		if elem != "" {
 			if !first {
 				dst = append(dst, ',')

@@ -35,38 +35,50 @@ func audienceItem(id string, idJSON []byte, audienceID int64, remove bool) talon
 	}
 }
 
-// audienceCSV maps a CSV record to an audience membership action.
-func (r *Reader) audienceCSV(rec []string, line int64) (talon.Item, error) {
+// audienceCSV maps a CSV record to an audience membership action,
+// recording every bad cell (see badCell).
+func (r *Reader) audienceCSV(rec []string) talon.Item {
 	p := &r.plan
 	id := rec[p.key]
-	if err := checkIntegrationID(id, line, r.header[p.key]); err != nil {
-		return talon.Item{}, err
+	if err := integrationIDFault(id, r.header[p.key]); err != nil {
+		r.badCell(p.key, err)
 	}
 	audience := r.opts.AudienceID
 	if p.audience >= 0 {
 		if s := trimBlank(rec[p.audience]); s != "" {
 			var ok bool
 			if audience, ok = parseAudienceID(s); !ok {
-				return talon.Item{}, r.rowErr(line, p.audience, badValue(rec[p.audience], "is not a positive integer"))
+				r.badCell(p.audience, badValue(rec[p.audience], "is not a positive integer"))
+				audience = -1
 			}
 		}
 	}
 	if audience == 0 {
-		return talon.Item{}, &rowError{Line: line, Column: "audienceId", Err: withDetail(errMissingKey, "no audienceId and no default")}
+		col := p.audience
+		if col < 0 {
+			col = len(r.header) // no such column: named, and last
+		}
+		r.bad = append(r.bad, cellError{col: col, name: "audienceId", err: noAudience})
 	}
 	remove := r.audienceRemove
 	if p.action >= 0 {
 		if s := trimBlank(rec[p.action]); s != "" {
 			var ok bool
 			if remove, ok = parseAudienceAction(s); !ok {
-				return talon.Item{}, r.rowErr(line, p.action, withDetail(errUnknownAction, strconv.Quote(s)+" (want add, delete or remove)"))
+				r.badCell(p.action, withDetail(errUnknownAction, strconv.Quote(s)+" (want add, delete or remove)"))
 			}
 		}
 	}
+	if len(r.bad) > 0 {
+		return talon.Item{}
+	}
 	idJSON, _ := talon.AppendString(r.scratch[:0], id) // checked by checkCell
 	r.scratch = idJSON
-	return audienceItem(id, idJSON, audience, remove), nil
+	return audienceItem(id, idJSON, audience, remove)
 }
+
+// noAudience is a row without an audienceId and no default.
+var noAudience = withDetail(errMissingKey, "no audienceId and no default")
 
 // audienceJSONL maps a JSONL line {"profileIntegrationId","audienceId","action"}
 // to an audience membership action. audienceId may be a number or a string
@@ -77,18 +89,23 @@ func (r *Reader) audienceJSONL(b []byte, line int64) (talon.Item, error) {
 	if !it.begin() {
 		return talon.Item{}, &rowError{Line: line, Err: it.err}
 	}
+	var seen payloadField
 	for it.nextKey() {
 		name := it.name()
 		var dst *[]byte
+		var bit payloadField
 		switch string(name) {
 		case "profileIntegrationId":
-			dst = &idJSON
+			dst, bit = &idJSON, pfSKU
 		case "audienceId":
-			dst = &audJSON
+			dst, bit = &audJSON, pfPrice
 		case "action":
-			dst = &actJSON
+			dst, bit = &actJSON, pfAction
 		default:
 			return talon.Item{}, &rowError{Line: line, Column: string(name), Err: errUnknownField}
+		}
+		if err := once(&seen, bit, string(name), line); err != nil {
+			return talon.Item{}, err
 		}
 		if it.value() && !isNull(it.val) {
 			*dst = it.val

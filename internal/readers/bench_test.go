@@ -59,6 +59,27 @@ func BenchmarkCSVProfilesTyped(b *testing.B) {
 	benchRead(b, benchInput(10000, false), Options{Entity: EntityProfiles, Format: FormatCSV})
 }
 
+// benchCatalog builds n JSONL catalog lines: flat items with a product and
+// attributes, raw PATCHes, and a filtered PATCH_MANY every 100 lines.
+func benchCatalog(n int) []byte {
+	var b bytes.Buffer
+	for i := range n {
+		switch {
+		case i%100 == 99:
+			fmt.Fprintf(&b, `{"type":"PATCH_MANY","payload":{"filters":[{"attr":"Color","op":"EQ","value":"red"},{"attr":"Size","op":"GE","value":%d}],"attributes":{"Sale":true}}}`+"\n", i%50)
+		case i%2 == 0:
+			fmt.Fprintf(&b, `{"sku":"SKU-%08d","price":%d.90,"product":{"name":"Product %d"},"attributes":{"Color":"red","Size":%d,"Organic":true,"Tags":["a","b"]}}`+"\n", i, i%100, i%500, i%50)
+		default:
+			fmt.Fprintf(&b, `{"type":"PATCH","payload":{"sku":"SKU-%08d","price":%d.5,"product":{"name":"Product %d"},"createIfNotExists":true}}`+"\n", i, i%100, i%500)
+		}
+	}
+	return b.Bytes()
+}
+
+func BenchmarkJSONLCatalog(b *testing.B) {
+	benchRead(b, benchCatalog(10000), Options{Entity: EntityCatalog, Format: FormatJSONL})
+}
+
 func BenchmarkAppendValue(b *testing.B) {
 	cases := []struct {
 		typ attrType

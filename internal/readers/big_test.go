@@ -2,6 +2,7 @@ package readers
 
 import (
 	"bufio"
+	"io"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -95,11 +96,14 @@ func TestHugeCSVRecord(t *testing.T) {
 					rows = append(rows, row)
 				}
 			})
-			var pe *parseError
-			require.ErrorAs(t, err, &pe)
-			assert.ErrorIs(t, err, errRowTooLong)
-			assert.Equal(t, int64(3), pe.Line)
-			require.Len(t, rows, 1)
+			require.ErrorIs(t, err, io.EOF, "an over-long record is a rejected row, not the end of the input")
+			require.Len(t, rows, 3)
+			assert.NoError(t, rows[0].Err)
+			assert.ErrorIs(t, rows[1].Err, errRowTooLong)
+			assert.Equal(t, int64(3), rows[1].Line)
+			checkRow(t, rows[1])
+			assert.Equal(t, `{"integrationId":"u2","attributes":{"A":"b"}}`, string(rows[2].Item.JSON))
+			assert.Equal(t, int64(4), rows[2].Line)
 			assert.Less(t, alloc, uint64(8<<20), "a long record must not be buffered whole")
 		})
 	}
@@ -112,8 +116,12 @@ func TestCSVRecordJustUnderLimit(t *testing.T) {
 	require.Len(t, rows, 1)
 	assert.NoError(t, rows[0].Err)
 
-	_, err = readString(t, "integrationId,A\nu1,"+long+"\n", Options{Entity: EntityProfiles, Format: FormatCSV, maxRowBytes: 100})
-	assert.ErrorIs(t, err, errRowTooLong)
+	rows, err = readString(t, "integrationId,A\nu1,"+long+"\nu2,b\n", Options{Entity: EntityProfiles, Format: FormatCSV, maxRowBytes: 100})
+	require.NoError(t, err)
+	require.Len(t, rows, 2)
+	assert.ErrorIs(t, rows[0].Err, errRowTooLong)
+	assert.JSONEq(t, `"u1,`+long+`..."`, string(rows[0].Record))
+	assert.NoError(t, rows[1].Err)
 	_, err = readString(t, "integrationId,"+long+"\n", Options{Entity: EntityProfiles, Format: FormatCSV, maxRowBytes: 100})
 	assert.ErrorIs(t, err, errRowTooLong, "the header is bounded too")
 }

@@ -1,143 +1,168 @@
 package readers
 
 import (
-	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
-	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/talonsync/talonsync/internal/talon"
 )
 
-// newCSV starts a csv.Reader at r.pos. encoding/csv reuses r.br, which is
-// big enough, so it buffers nothing of its own: its InputOffset plus
-// r.base.Offset is the stream offset, and a new csv.Reader can take over.
+// newCSV starts the CSV scanner at r.pos, on r.br.
 func (r *Reader) newCSV() {
-	cr := csv.NewReader(r.br)
-	cr.Comma = r.opts.Delimiter
-	cr.FieldsPerRecord = -1
-	cr.ReuseRecord = true
-	r.cr = cr
-	r.base = r.pos
+	r.sc = newCSVScanner(r.br, r.opts.Delimiter, r.opts.maxRowBytes, r.pos)
 }
 
 // readHeader reads the header row from the start of the stream and builds
 // the mapping plan.
 func (r *Reader) readHeader() error {
 	r.newCSV()
-	rec, line, err := r.readRecord()
+	rec, _, err := r.sc.next()
+	var cb *csvBroken
 	switch {
 	case err == io.EOF:
 		return &headerError{Err: errNoHeader}
+	case errors.As(err, &cb):
+		return &headerError{Err: fmt.Errorf("line %d: %w", cb.line, cb.err)}
 	case err != nil:
-		var re *rowError
-		if errors.As(err, &re) {
-			return &headerError{Err: fmt.Errorf("line %d: %w", line, re.Err)}
-		}
-		return err
+		return &parseError{Line: r.sc.pos.Line, Err: err}
 	}
-	r.header = append([]string(nil), rec...) // rec is reused by the csv.Reader
-	r.plan, err = buildPlan(r.opts.Entity, r.header)
+	r.pos = r.sc.pos
+	r.header = append([]string(nil), rec...) // rec is reused by the scanner
+	r.plan, err = buildPlan(&r.opts, r.header)
+	if len(r.plan.unnamed) > 0 {
+		r.warned = make([]bool, len(r.header))
+	}
 	return err
-}
-
-// readRecord reads one CSV record and moves r.pos past it. It returns the
-// record, the line where it starts, and: nil; a *rowError for a malformed
-// quote (reading may go on); io.EOF; or a fatal *parseError.
-func (r *Reader) readRecord() ([]string, int64, error) {
-	cr := r.cr
-	start := r.base.Offset + cr.InputOffset()
-	max := int64(r.opts.maxRowBytes)
-	// bufSize of slack: the buffer reads ahead of what encoding/csv consumed.
-	r.lim.limit = start + max + bufSize
-	rec, err := cr.Read()
-	r.lim.limit = math.MaxInt64
-	end := r.base.Offset + cr.InputOffset()
-	if (err != nil && errors.Is(err, errLimit)) || (err == nil && end-start > max) {
-		return nil, r.pos.Line, &parseError{Line: r.pos.Line,
-			Err: withDetail(errRowTooLong, "CSV record longer than "+strconv.FormatInt(max, 10)+" bytes")}
-	}
-	if err == io.EOF {
-		r.pos.Offset = end
-		return nil, 0, io.EOF
-	}
-	if err == nil {
-		return r.recordDone(rec, end)
-	}
-	var pe *csv.ParseError
-	if errors.As(err, &pe) {
-		line := r.base.Line + int64(pe.StartLine) - 1
-		errLine := r.base.Line + int64(pe.Line) - 1
-		// encoding/csv drops the rest of the line where it found the error.
-		r.pos = Position{Offset: end, Line: errLine + 1}
-		return rec, line, &rowError{Line: line,
-			Err: fmt.Errorf("%w (line %d, byte %d)", pe.Err, errLine, pe.Column)}
-	}
-	return nil, r.pos.Line, &parseError{Line: r.pos.Line, Err: err}
-}
-
-// recordDone moves r.pos past a record read whole, which ends at offset end.
-func (r *Reader) recordDone(rec []string, end int64) ([]string, int64, error) {
-	cr := r.cr
-	l, _ := cr.FieldPos(0)
-	last := len(rec) - 1
-	ll, _ := cr.FieldPos(last)
-	// The record ends on the line where its last field starts, plus the
-	// newlines inside that field if it is quoted.
-	endLine := r.base.Line + int64(ll) - 1 + int64(strings.Count(rec[last], "\n"))
-	r.pos = Position{Offset: end, Line: endLine + 1}
-	return rec, r.base.Line + int64(l) - 1, nil
 }
 
 // nextCSV reads and maps the next record.
 func (r *Reader) nextCSV() (Row, error) {
-	resume := r.pos
-	rec, line, err := r.readRecord()
-	row := Row{Line: line, Resume: resume}
+	resume := r.sc.pos
+	rec, line, err := r.sc.next()
 	if err != nil {
-		var re *rowError
-		if !errors.As(err, &re) {
+		var cb *csvBroken
+		if !errors.As(err, &cb) {
+			if err != io.EOF {
+				err = &parseError{Line: r.sc.pos.Line, Err: err}
+			}
 			return Row{}, err
 		}
 		if !r.owns("") {
 			return Row{}, errNotOwned
 		}
-		row.Err = re
+		re := &rowError{Line: cb.line, Err: cb.err}
+		if cb.field >= 0 && cb.field < len(r.header) {
+			re.Column = r.header[cb.field]
+		}
+		row := Row{Line: cb.line, Resume: resume, Err: re}
+		if cb.field < 0 {
+			row.Record = appendJSONStringLossy(nil, cb.text)
+		} else {
+			row.Record = r.csvRecord(cb.record)
+		}
+		return row, nil
+	}
+	row := Row{Line: line, Resume: resume}
+	if n := len(rec); n != len(r.header) && (n < r.plan.minFields || n > len(r.header)) {
+		detail := fmt.Sprintf("%d fields, header has %d", len(rec), len(r.header))
+		if m := r.sc.multi; m != 0 {
+			// A quote that lacks its closing one can pull the lines of later
+			// rows into this one, until another quote ends it.
+			r.sc.resync(m + 1)
+			detail += fmt.Sprintf("; the quoted field that opens at line %d, byte %d spans lines and may lack its closing quote%s",
+				m, r.sc.multiCol, resumes(m+1))
+		}
+		if !r.owns("") { // after the resync: every shard reads the rows it pulled in
+			return Row{}, errNotOwned
+		}
+		row.Err = &rowError{Line: line, Err: withDetail(errFieldCount, detail)}
 		row.Record = r.csvRecord(rec)
 		return row, nil
 	}
-	if r.opts.Owns != nil && !r.opts.Owns(r.csvOwner(rec)) {
+	if !r.owns(r.csvKey(rec)) {
 		return Row{}, errNotOwned
 	}
-	if len(rec) != len(r.header) {
-		row.Err = &rowError{Line: line, Err: withDetail(errFieldCount,
-			fmt.Sprintf("%d fields, header has %d", len(rec), len(r.header)))}
-		row.Record = r.csvRecord(rec)
-		return row, nil
-	}
+	r.bad = r.bad[:0]
 	for i, cell := range rec {
-		if err := checkCell(cell); err != nil {
-			row.Err = &rowError{Line: line, Column: r.header[i], Err: err}
-			row.Record = r.csvRecord(rec)
-			return row, nil
+		if err := checkCell(cell); err != nil && r.plan.cols[i].kind < colSkip {
+			r.badCell(i, err) // a column that is not read cannot make its row bad
 		}
+	}
+	if r.plan.unnamed != nil {
+		r.checkUnnamed(rec, line)
 	}
 	r.scratch = r.scratch[:0]
 	switch r.opts.Entity {
 	case EntityCatalog:
-		row.Item, err = r.catalogCSV(rec, line)
+		row.Item = r.catalogCSV(rec)
 	case EntityProfiles:
-		row.Item, err = r.profileCSV(rec, line)
+		row.Item = r.profileCSV(rec)
 	default:
-		row.Item, err = r.audienceCSV(rec, line)
+		row.Item = r.audienceCSV(rec)
 	}
-	if err != nil {
-		row.Err = err
+	if len(r.bad) > 0 {
+		row.Item = talon.Item{}
+		row.Err = r.rowFault(line)
 		row.Record = r.csvRecord(rec)
 	}
 	return row, nil
+}
+
+// cellError is one bad cell of the current CSV row.
+type cellError struct {
+	col  int
+	name string // the column's name in messages when it is not r.header[col]
+	err  error
+}
+
+// badCell records that cell col of the current row is bad.
+func (r *Reader) badCell(col int, err error) {
+	r.bad = append(r.bad, cellError{col: col, err: err})
+}
+
+// rowFault is the rejection of the current row: every bad cell, in column
+// order, the first fault of each.
+func (r *Reader) rowFault(line int64) error {
+	slices.SortStableFunc(r.bad, func(a, b cellError) int { return a.col - b.col })
+	re := &rowError{Line: line, Column: r.cellName(r.bad[0]), Err: r.bad[0].err}
+	for i, c := range r.bad[1:] {
+		if c.col != r.bad[i].col {
+			re.More = append(re.More, cellFault{Column: r.cellName(c), Err: c.err})
+		}
+	}
+	return re
+}
+
+func (r *Reader) cellName(c cellError) string {
+	if c.name != "" {
+		return c.name
+	}
+	return r.header[c.col]
+}
+
+// checkUnnamed warns, once per column, about a value in a column without a
+// name: it is not sent.
+func (r *Reader) checkUnnamed(rec []string, line int64) {
+	for _, i := range r.plan.unnamed {
+		if i >= len(rec) || r.warned[i] || strings.TrimSpace(rec[i]) == "" {
+			continue
+		}
+		r.warned[i] = true
+		if r.opts.Warn != nil {
+			v := rec[i]
+			if len(v) > 32 {
+				v = v[:32] + "..."
+			}
+			r.opts.Warn(Warning{Line: line, Column: "column " + strconv.Itoa(i+1),
+				Message: "the column has no name in the header but holds values (here " + strconv.Quote(v) +
+					"); they are not sent: name the column to send them"})
+		}
+	}
 }
 
 // checkCell rejects invalid UTF-8 and NUL bytes, which no API value can hold.
@@ -176,9 +201,4 @@ func (r *Reader) csvRecord(rec []string) []byte {
 		b = appendJSONStringLossy(b, c)
 	}
 	return append(b, '}')
-}
-
-// rowErr builds the *rowError of a cell.
-func (r *Reader) rowErr(line int64, col int, err error) error {
-	return &rowError{Line: line, Column: r.header[col], Err: err}
 }

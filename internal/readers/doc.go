@@ -3,6 +3,13 @@
 // to a Row: a talon.Item encoded once, exactly as it goes on the wire, or a
 // rejection that names the line and the column at fault.
 //
+// Every line is accounted for: a CSV quote that never closes rejects the
+// row where it opens, and the lines after it are read again as rows (see
+// csvScanner). Every item conforms to the schema Talon.One's OpenAPI spec
+// gives its type, checked on the raw bytes without decoding (see
+// jsonl_values.go; spec_test.go holds the checks to the spec). A CSV's
+// columns may be mapped by a columns.Mapping (Options.Columns).
+//
 //	readers ──Row──▶ chunker ──▶ workers ──▶ client
 //	   ▲                                       │
 //	   └── Row.Resume ◀── checkpoint ◀── confirmed rows

@@ -22,6 +22,7 @@ var fixtureCases = []struct {
 	{"profiles_tricky.csv", Options{Entity: EntityProfiles, Format: FormatCSV}},
 	{"profiles_tricky.csv.gz", Options{Entity: EntityProfiles, Format: FormatCSV}},
 	{"catalog_tricky.csv", Options{Entity: EntityCatalog, Format: FormatCSV}},
+	{"catalog_quotes.csv", Options{Entity: EntityCatalog, Format: FormatCSV}},
 	{"audiences_tricky.csv", Options{Entity: EntityAudiences, Format: FormatCSV, AudienceID: 9}},
 	{"profiles_tricky.jsonl", Options{Entity: EntityProfiles, Format: FormatJSONL}},
 	{"profiles_tricky.jsonl.gz", Options{Entity: EntityProfiles, Format: FormatJSONL}},

@@ -2,10 +2,8 @@ package readers
 
 import (
 	"bufio"
-	"encoding/json"
 	"io"
 	"strconv"
-	"unicode/utf8"
 )
 
 // recordPrefix is how much of an over-long line its reject record keeps.
@@ -99,34 +97,12 @@ func (r *Reader) readLine() (line []byte, n int64, tooLong bool, err error) {
 }
 
 // jsonlRecord is the reject record of a line: the line itself when it is
-// valid JSON, else a JSON string of it.
+// strict JSON (see jsonscan.go), else a JSON string of it, so that the
+// rejects file decodes everywhere: a line with 1e400 or a name twice is
+// valid JSON that decoders refuse or read two ways.
 func jsonlRecord(line []byte) []byte {
-	if json.Valid(line) && utf8.Valid(line) {
+	if end, err := scanValue(line, skipSpace(line, 0), 0); err == nil && skipSpace(line, end) == len(line) {
 		return append([]byte(nil), line...)
 	}
 	return appendJSONStringLossy(nil, string(line))
-}
-
-// scanAttributes validates an attributes value at b[i]: null, or an object
-// whose keys are valid attribute names. It returns the index just past it.
-func scanAttributes(b []byte, i, depth int) (int, error) {
-	if len(b)-i >= 4 && isNull(b[i:i+4]) {
-		return i + 4, nil
-	}
-	it := objectIter{b: b, i: i, depth: depth}
-	if !it.begin() {
-		return i, badValue(string(b[i:min(len(b), i+32)]), "is not an object")
-	}
-	for it.nextKey() {
-		if name := it.name(); !validName(name) {
-			return i, badValue(string(name), "is not a valid attribute name (want ^[A-Za-z]\\w*$)")
-		}
-		if !it.value() {
-			break
-		}
-	}
-	if it.err != nil {
-		return i, it.err
-	}
-	return it.i, nil
 }

@@ -2,32 +2,53 @@ package readers
 
 import (
 	"encoding/json"
+	"math"
 	"strconv"
+	"unicode/utf16"
 	"unicode/utf8"
 )
 
 // This file holds a small validating JSON scanner. It never decodes values:
 // it finds where they end, so that JSONL values are copied to the API item as
-// raw bytes. It accepts exactly RFC 8259 JSON, and also rejects invalid UTF-8
-// inside strings, which encoding/json would silently replace.
+// raw bytes. It accepts RFC 8259 JSON, and is stricter where a value copied
+// as it is would be ambiguous to the API: it rejects invalid UTF-8 and lone
+// surrogate escapes ("\ud800") in strings, which decoders silently replace,
+// numbers beyond float64 (1e400), and a name twice in one object, of which
+// decoders keep one.
 
 // maxDepth bounds the nesting of arrays and objects, so that a hostile line
 // cannot exhaust the stack.
 const maxDepth = 1000
 
-// jsonError is a syntax error at a byte offset of a line. It matches errBadJSON.
+// jsonError is an error at a byte offset of a line: a syntax error, which
+// matches errBadJSON, or valid JSON that the scanner refuses, which matches
+// its kind.
 type jsonError struct {
-	off int
-	msg string
+	off  int
+	msg  string
+	kind error // errBadValue, errDuplicateField; nil for a syntax error
 }
 
 func (e *jsonError) Error() string {
+	if e.kind != nil {
+		return e.msg + " (at byte " + strconv.Itoa(e.off+1) + ")"
+	}
 	return "invalid JSON at byte " + strconv.Itoa(e.off+1) + ": " + e.msg
 }
 
-func (e *jsonError) Unwrap() error { return errBadJSON }
+func (e *jsonError) Unwrap() error {
+	if e.kind != nil {
+		return e.kind
+	}
+	return errBadJSON
+}
 
 func badJSON(off int, msg string) error { return &jsonError{off: off, msg: msg} }
+
+// refused is valid JSON at off that the scanner refuses, of kind kind.
+func refused(off int, kind error, msg string) error {
+	return &jsonError{off: off, msg: msg, kind: kind}
+}
 
 func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
 
@@ -53,7 +74,11 @@ func scanValue(b []byte, i, depth int) (int, error) {
 	case c == '[':
 		return scanArray(b, i, depth+1)
 	case c == '-' || (c >= '0' && c <= '9'):
-		return scanNumber(b, i)
+		end, exp, err := scanNumber(b, i)
+		if err == nil && (exp || end-i >= 309) && !finite(b[i:end]) {
+			return i, refused(i, errBadValue, "number "+string(b[i:min(end, i+32)])+" is beyond float64's range")
+		}
+		return end, err
 	case c == 't':
 		return scanLiteral(b, i, "true")
 	case c == 'f':
@@ -75,6 +100,8 @@ func scanObject(b []byte, i, depth int) (int, error) {
 	if depth > maxDepth {
 		return i, badJSON(i, "nesting too deep")
 	}
+	var arr [8]name
+	names := nameSet{b: b, small: arr[:0]}
 	i = skipSpace(b, i+1)
 	if i < len(b) && b[i] == '}' {
 		return i + 1, nil
@@ -83,11 +110,16 @@ func scanObject(b []byte, i, depth int) (int, error) {
 		if i >= len(b) || b[i] != '"' {
 			return i, badJSON(i, "expected object key")
 		}
-		var err error
-		if i, _, err = scanString(b, i); err != nil {
-			return i, err
+		start := i
+		end, esc, err := scanString(b, i)
+		if err != nil {
+			return end, err
 		}
-		i = skipSpace(b, i)
+		var ok bool
+		if names, ok = names.add(start+1, end-1, esc); !ok {
+			return start, refused(start, errDuplicateField, "name "+string(b[start:end])+" appears twice in one object")
+		}
+		i = skipSpace(b, end)
 		if i >= len(b) || b[i] != ':' {
 			return i, badJSON(i, "expected ':'")
 		}
@@ -107,6 +139,82 @@ func scanObject(b []byte, i, depth int) (int, error) {
 			return i, badJSON(i, "expected ',' or '}'")
 		}
 	}
+}
+
+// finite reports whether the JSON number v is within float64's range.
+// Numbers without an exponent and of fewer than 309 bytes always are: the
+// caller skips those.
+func finite(v []byte) bool {
+	f, err := strconv.ParseFloat(string(v), 64)
+	return err == nil && !math.IsInf(f, 0)
+}
+
+// name is a member name of an object: where it is in the line, and a
+// cheap key of it. It holds no pointer, so a slice of names is scratch
+// space the garbage collector does not scan.
+type name struct {
+	key    uint64
+	off, n int32
+}
+
+// nameKey packs a name's length and three of its bytes: most names that
+// differ differ in it.
+func nameKey(raw []byte) uint64 {
+	n := len(raw)
+	if n == 0 {
+		return 0
+	}
+	return uint64(n) | uint64(raw[0])<<32 | uint64(raw[n/2])<<40 | uint64(raw[n-1])<<48
+}
+
+// nameSet finds a name that appears twice in one object of the line b. It
+// keeps the first names in small, scratch space of the caller's, and
+// allocates a map only past them or for a name with escapes:
+//
+//	var arr [8]name
+//	names := nameSet{b: line, small: arr[:0]}
+//	names, ok = names.add(start, end, esc)
+//
+// add takes and returns the set by value: a store through a pointer would
+// move the caller's array to the heap.
+type nameSet struct {
+	b     []byte
+	small []name
+	big   map[string]struct{}
+}
+
+// add adds the name whose raw contents (between the quotes) are
+// b[start:end], with escapes if esc, and reports false if it was there
+// already.
+func (s nameSet) add(start, end int, esc bool) (nameSet, bool) {
+	raw := s.b[start:end]
+	if s.big == nil && !esc {
+		key := nameKey(raw)
+		for _, n := range s.small {
+			if n.key == key && string(s.b[n.off:n.off+n.n]) == string(raw) {
+				return s, false
+			}
+		}
+		if len(s.small) < cap(s.small) {
+			s.small = append(s.small, name{key: key, off: int32(start), n: int32(end - start)})
+			return s, true
+		}
+	}
+	if s.big == nil {
+		s.big = make(map[string]struct{}, 2*len(s.small)+1)
+		for _, n := range s.small {
+			s.big[string(s.b[n.off:n.off+n.n])] = struct{}{}
+		}
+	}
+	v := string(raw)
+	if esc {
+		v = unquoteRaw(raw)
+	}
+	if _, dup := s.big[v]; dup {
+		return s, false
+	}
+	s.big[v] = struct{}{}
+	return s, true
 }
 
 func scanArray(b []byte, i, depth int) (int, error) {
@@ -138,8 +246,9 @@ func scanArray(b []byte, i, depth int) (int, error) {
 }
 
 // safeASCII[c] is true for ASCII bytes that stand for themselves inside a
-// JSON string.
-var safeASCII = func() (t [utf8.RuneSelf]bool) {
+// JSON string. It has 256 entries so that indexing it by a byte needs no
+// bounds check.
+var safeASCII = func() (t [256]bool) {
 	for c := 0x20; c < utf8.RuneSelf; c++ {
 		t[c] = c != '"' && c != '\\'
 	}
@@ -153,29 +262,18 @@ func scanString(b []byte, i int) (end int, escaped bool, err error) {
 	j := i + 1
 	for j < len(b) {
 		c := b[j]
+		if safeASCII[c] {
+			j++
+			continue
+		}
 		if c < utf8.RuneSelf {
-			if safeASCII[c] {
-				j++
-				continue
-			}
 			switch c {
 			case '"':
 				return j + 1, escaped, nil
 			case '\\':
 				escaped = true
-				if j+1 >= len(b) {
-					return j, escaped, badJSON(j, "unexpected end of string")
-				}
-				switch b[j+1] {
-				case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
-					j += 2
-				case 'u':
-					if len(b)-j < 6 || !isHex(b[j+2]) || !isHex(b[j+3]) || !isHex(b[j+4]) || !isHex(b[j+5]) {
-						return j, escaped, badJSON(j, `invalid \u escape`)
-					}
-					j += 6
-				default:
-					return j, escaped, badJSON(j, "invalid escape")
+				if j, err = scanEscape(b, j); err != nil {
+					return j, escaped, err
 				}
 			default:
 				return j, escaped, badJSON(j, "control character in string")
@@ -191,14 +289,63 @@ func scanString(b []byte, i int) (end int, escaped bool, err error) {
 	return j, escaped, badJSON(j, "unterminated string")
 }
 
+// scanEscape validates the escape at b[j] == '\\' and returns the index
+// just past it. It is apart from scanString to keep that loop tight.
+func scanEscape(b []byte, j int) (int, error) {
+	if j+1 >= len(b) {
+		return j, badJSON(j, "unexpected end of string")
+	}
+	switch b[j+1] {
+	case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+		return j + 2, nil
+	case 'u':
+		r, ok := hex4(b, j+2)
+		if !ok {
+			return j, badJSON(j, `invalid \u escape`)
+		}
+		if !utf16.IsSurrogate(r) {
+			return j + 6, nil
+		}
+		// A high surrogate needs a low one right after it.
+		low, ok := hex4(b, j+8)
+		if r >= 0xDC00 || !ok || b[j+6] != '\\' || b[j+7] != 'u' || low < 0xDC00 || low >= 0xE000 {
+			return j, refused(j, errBadValue, "lone surrogate "+string(b[j:j+6])+" in a string: not valid Unicode")
+		}
+		return j + 12, nil
+	}
+	return j, badJSON(j, "invalid escape")
+}
+
+// hex4 decodes the four hex digits at b[i:], if there are four.
+func hex4(b []byte, i int) (rune, bool) {
+	if i < 0 || len(b)-i < 4 {
+		return 0, false
+	}
+	var r rune
+	for _, c := range b[i : i+4] {
+		switch {
+		case c >= '0' && c <= '9':
+			r = r<<4 | rune(c-'0')
+		case c >= 'a' && c <= 'f':
+			r = r<<4 | rune(c-'a'+10)
+		case c >= 'A' && c <= 'F':
+			r = r<<4 | rune(c-'A'+10)
+		default:
+			return 0, false
+		}
+	}
+	return r, true
+}
+
 func isHex(c byte) bool {
 	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')
 }
 
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 
-// scanNumber validates the number that starts at b[i].
-func scanNumber[T string | []byte](b T, i int) (int, error) {
+// scanNumber validates the number that starts at b[i], and reports
+// whether it has an exponent.
+func scanNumber[T string | []byte](b T, i int) (end int, exp bool, err error) {
 	start := i
 	if b[i] == '-' {
 		i++
@@ -211,30 +358,31 @@ func scanNumber[T string | []byte](b T, i int) (int, error) {
 			i++
 		}
 	default:
-		return start, badJSON(start, "invalid number")
+		return start, false, badJSON(start, "invalid number")
 	}
 	if i < len(b) && b[i] == '.' {
 		i++
 		if i >= len(b) || !isDigit(b[i]) {
-			return start, badJSON(start, "invalid number")
+			return start, false, badJSON(start, "invalid number")
 		}
 		for i < len(b) && isDigit(b[i]) {
 			i++
 		}
 	}
 	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		exp = true
 		i++
 		if i < len(b) && (b[i] == '+' || b[i] == '-') {
 			i++
 		}
 		if i >= len(b) || !isDigit(b[i]) {
-			return start, badJSON(start, "invalid number")
+			return start, false, badJSON(start, "invalid number")
 		}
 		for i < len(b) && isDigit(b[i]) {
 			i++
 		}
 	}
-	return i, nil
+	return i, exp, nil
 }
 
 // isJSONNumber reports whether s is exactly one JSON number.
@@ -242,7 +390,7 @@ func isJSONNumber(s string) bool {
 	if s == "" {
 		return false
 	}
-	end, err := scanNumber(s, 0)
+	end, _, err := scanNumber(s, 0)
 	return err == nil && end == len(s)
 }
 
@@ -262,8 +410,10 @@ type objectIter struct {
 	first bool
 	key   []byte // raw key contents, without quotes
 	esc   bool   // key holds an escape
-	val   []byte // raw value, set by value()
-	err   error
+	// keyStart is the index of key in b.
+	keyStart int
+	val      []byte // raw value, set by value()
+	err      error
 }
 
 // begin checks that b[i:] (after white space) opens an object.
@@ -320,7 +470,7 @@ func (it *objectIter) nextKey() bool {
 		it.err = err
 		return false
 	}
-	it.key, it.esc = b[i+1:end-1], esc
+	it.key, it.esc, it.keyStart = b[i+1:end-1], esc, i+1
 	i = skipSpace(b, end)
 	if i >= len(b) || b[i] != ':' {
 		it.err = badJSON(i, "expected ':'")

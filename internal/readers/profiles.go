@@ -10,37 +10,48 @@ import (
 // maxIntegrationID is the API's limit on an integrationId, in characters.
 const maxIntegrationID = 1000
 
-// checkIntegrationID checks a profile's integrationId.
+// checkIntegrationID checks a profile's integrationId; col names it in the
+// error.
 func checkIntegrationID(id string, line int64, col string) error {
-	if id == "" {
-		return &rowError{Line: line, Column: col, Err: withDetail(errMissingKey, "empty "+col)}
-	}
-	if len(id) > maxIntegrationID && utf8.RuneCountInString(id) > maxIntegrationID {
-		return &rowError{Line: line, Column: col, Err: badValue(id, "is longer than "+strconv.Itoa(maxIntegrationID)+" characters")}
+	if err := integrationIDFault(id, col); err != nil {
+		return &rowError{Line: line, Column: col, Err: err}
 	}
 	return nil
 }
 
-// profileCSV maps a CSV record to a customer profile.
-func (r *Reader) profileCSV(rec []string, line int64) (talon.Item, error) {
+// integrationIDFault is what is wrong with an integrationId, or nil.
+func integrationIDFault(id, col string) error {
+	if id == "" {
+		return withDetail(errMissingKey, "empty "+col)
+	}
+	if len(id) > maxIntegrationID && utf8.RuneCountInString(id) > maxIntegrationID {
+		return badValue(id, "is longer than "+strconv.Itoa(maxIntegrationID)+" characters")
+	}
+	return nil
+}
+
+// profileCSV maps a CSV record to a customer profile, recording every bad
+// cell (see badCell).
+func (r *Reader) profileCSV(rec []string) talon.Item {
 	id := rec[r.plan.key]
-	if err := checkIntegrationID(id, line, r.header[r.plan.key]); err != nil {
-		return talon.Item{}, err
+	if err := integrationIDFault(id, r.header[r.plan.key]); err != nil {
+		r.badCell(r.plan.key, err)
 	}
-	s, err := r.appendAttrs(r.scratch[:0], rec, line)
-	if err != nil {
-		return talon.Item{}, err
-	}
+	s := r.appendAttrs(r.scratch[:0], rec)
 	n := len(s)
 	s, _ = talon.AppendString(s, id) // checked by checkCell
 	r.scratch = s
-	return talon.Item{Key: id, JSON: talon.AppendCustomerProfile(nil, s[n:], s[:n])}, nil
+	if len(r.bad) > 0 {
+		return talon.Item{}
+	}
+	return talon.Item{Key: id, JSON: talon.AppendCustomerProfile(nil, s[n:], s[:n])}
 }
 
 // profileJSONL maps a JSONL line {"integrationId","attributes"} to a
 // customer profile.
 func (r *Reader) profileJSONL(b []byte, line int64) (talon.Item, error) {
 	var idJSON, attrs []byte
+	var seen payloadField
 	it := objectIter{b: b}
 	if !it.begin() {
 		return talon.Item{}, &rowError{Line: line, Err: it.err}
@@ -48,12 +59,20 @@ func (r *Reader) profileJSONL(b []byte, line int64) (talon.Item, error) {
 	for it.nextKey() {
 		switch name := it.name(); string(name) {
 		case "integrationId":
+			if seen&pfSKU != 0 {
+				return talon.Item{}, twice("integrationId", line)
+			}
+			seen |= pfSKU
 			if !it.value() {
 				break
 			}
 			idJSON = it.val
 		case "attributes":
-			end, err := scanAttributes(b, it.i, 2)
+			if seen&pfAttributes != 0 {
+				return talon.Item{}, twice("attributes", line)
+			}
+			seen |= pfAttributes
+			end, err := scanAttributes(b, it.i, 2, r.names[:0])
 			if err != nil {
 				return talon.Item{}, &rowError{Line: line, Column: "attributes", Err: err}
 			}

@@ -3,7 +3,6 @@ package readers
 import (
 	"bufio"
 	"bytes"
-	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
@@ -12,6 +11,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"unicode/utf8"
+
+	"github.com/talonsync/talonsync/internal/columns"
 )
 
 // Entity is the kind of record an input holds.
@@ -120,11 +121,21 @@ type Options struct {
 	// has the key "". PATCH_MANY and REMOVE_MANY rows, which touch every
 	// key, are rejected. Resume a Reader with the same Owns.
 	Owns func(key string) bool
+	// DecimalComma says the CSV's numbers (price and number attributes) are
+	// written with a decimal comma: 12,50 and 1.234,56. It is never guessed.
+	DecimalComma bool
+	// Columns maps a CSV's columns to fields and attributes (see package
+	// columns); nil applies the header rule to every column. It must be
+	// for Entity, and is refused with JSONL.
+	Columns *columns.Mapping
+	// Warn, when set, is called with each Warning, once, from NewReader or
+	// Next.
+	Warn func(Warning)
 
 	// maxRowBytes bounds one row; 0 means defaultMaxRowBytes. Tests set it
-	// lower. A longer JSONL line is a rejected row (errRowTooLong) and
-	// reading goes on; a longer CSV record is a fatal *parseError. Memory
-	// stays bounded either way.
+	// lower. A longer JSONL line or CSV record is a rejected row
+	// (errRowTooLong) and reading goes on; memory stays bounded. A longer
+	// CSV header is an error.
 	maxRowBytes int
 }
 
@@ -144,14 +155,16 @@ type Reader struct {
 	audienceRemove bool // the default action removes
 
 	// CSV
-	cr      *csv.Reader
-	base    Position // where cr started
+	sc      csvScanner
 	header  []string
 	plan    plan
 	scratch []byte
+	bad     []cellError // the bad cells of the current row
+	warned  []bool      // by column: a Warning was given
 
 	// JSONL
 	lineBuf []byte
+	names   [64]name // scratch for finding a repeated attribute name
 }
 
 // NewReader returns a Reader of in, positioned at opts.Start. For CSV it
@@ -227,6 +240,14 @@ func (o *Options) fill() error {
 	if o.maxRowBytes == 0 {
 		o.maxRowBytes = defaultMaxRowBytes
 	}
+	if o.Columns != nil {
+		if o.Format != FormatCSV {
+			return errors.New("new reader: a column mapping applies to CSV only")
+		}
+		if o.Columns.Entity != o.Entity.mappingEntity() {
+			return fmt.Errorf("new reader: the column mapping is for %s, not %v", o.Columns.Entity, o.Entity)
+		}
+	}
 	if o.Start.Offset < 0 || (o.Start.Offset > 0 && o.Start.Line < 1) {
 		return fmt.Errorf("new reader: invalid start position %+v", o.Start)
 	}
@@ -266,8 +287,8 @@ func (r *Reader) skipTo(start Position) error {
 
 // Next returns the next row. A rejected row comes back with Row.Err set and
 // a nil error. At the end of the input the error is io.EOF; any other error
-// is fatal for the input (an I/O error, truncated gzip, a CSV record longer
-// than 16 MiB), names the line, and is returned again by later calls.
+// is fatal for the input (an I/O error, truncated gzip), names the line,
+// and is returned again by later calls.
 func (r *Reader) Next() (Row, error) {
 	if r.err != nil {
 		return Row{}, r.err

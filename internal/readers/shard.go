@@ -26,15 +26,6 @@ var errBulkSharded = errors.New("touches the items of every shard; run it withou
 // owns reports whether this run owns the row whose key is key.
 func (r *Reader) owns(key string) bool { return r.opts.Owns == nil || r.opts.Owns(key) }
 
-// csvOwner is the key that decides which shard owns a CSV record: its key,
-// or "" when it does not have the header's fields.
-func (r *Reader) csvOwner(rec []string) string {
-	if len(rec) != len(r.header) {
-		return ""
-	}
-	return r.csvKey(rec)
-}
-
 // csvKey is the key of a CSV record that has the header's fields.
 func (r *Reader) csvKey(rec []string) string {
 	p := &r.plan

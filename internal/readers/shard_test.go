@@ -33,6 +33,7 @@ not json at all
 {"sku":"` + strings.Repeat("x", 5000) + `"}
 {"sku":null}
 {"sku":"d","sku":"e"}
+{"type":"REMOVE_MANY","payload":{"filters":[{"attr":"x","op":"EQ","value":1}]}}
 {"type":"REMOVE_MANY","payload":{"sku":"f"}}
 `},
 		{name: "audiences.jsonl", opts: Options{Entity: EntityAudiences, Format: FormatJSONL, AudienceID: 4}, data: `{"profileIntegrationId":"p1"}

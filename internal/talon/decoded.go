@@ -23,6 +23,20 @@ type CatalogPayload struct {
 	ReplaceIfExists   *bool                      `json:"replaceIfExists,omitempty"`
 	CreateIfNotExists *bool                      `json:"createIfNotExists,omitempty"`
 	Filters           []Filter                   `json:"filters,omitempty"`
+	Adjustments       []PriceAdjustment          `json:"adjustments,omitempty"`
+}
+
+// PriceAdjustment is one element of an ADD_PRICE_ADJUSTMENT's adjustments
+// (the spec's NewPriceAdjustment). A null Price ends the price type for the
+// SKU.
+type PriceAdjustment struct {
+	PriceType      string   `json:"priceType"`
+	Price          *float64 `json:"price"`
+	ReferenceID    string   `json:"referenceId"`
+	CalculatedAt   string   `json:"calculatedAt,omitempty"`
+	EffectiveFrom  string   `json:"effectiveFrom,omitempty"`
+	EffectiveUntil string   `json:"effectiveUntil,omitempty"`
+	ContextID      string   `json:"contextId,omitempty"`
 }
 
 // Product is the product a catalog item belongs to.

@@ -35,6 +35,8 @@ type CatalogFields struct {
 	Attributes []byte
 	// Filters is a non-empty JSON array of Filter: PATCH_MANY and REMOVE_MANY.
 	Filters []byte
+	// Adjustments is a JSON array of NewPriceAdjustment: ADD_PRICE_ADJUSTMENT.
+	Adjustments []byte
 	// ReplaceIfExists applies to ADD only.
 	ReplaceIfExists Tri
 	// CreateIfNotExists applies to PATCH only.
@@ -50,13 +52,14 @@ type CatalogFields struct {
 //	REMOVE       sku
 //	PATCH_MANY   filters, price, attributes
 //	REMOVE_MANY  filters
+//	ADD_PRICE_ADJUSTMENT  sku, adjustments
 //
 // Fields the type does not take are left out. The parts are copied verbatim.
 func AppendCatalogAction(dst []byte, f *CatalogFields) []byte {
 	n := len(`{"type":"","payload":{}}`) + len(f.Type) +
 		len(`"sku":,`) + len(f.SKU) + len(`"price":,`) + len(f.Price) +
 		len(`"product":,`) + len(f.Product) + len(`"attributes":,`) + len(f.Attributes) +
-		len(`"filters":,`) + len(f.Filters) +
+		len(`"filters":,`) + len(f.Filters) + len(`"adjustments":,`) + len(f.Adjustments) +
 		len(`"replaceIfExists":false,`) + len(`"createIfNotExists":false,`)
 	dst = slices.Grow(dst, n)
 	dst = append(dst, `{"type":"`...)
@@ -97,6 +100,9 @@ func AppendCatalogAction(dst []byte, f *CatalogFields) []byte {
 		field("attributes", f.Attributes)
 	case ActionRemoveMany:
 		field("filters", f.Filters)
+	case ActionAddPriceAdjustment:
+		field("sku", f.SKU)
+		field("adjustments", f.Adjustments)
 	}
 	return append(dst, "}}"...)
 }

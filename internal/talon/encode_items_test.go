@@ -17,6 +17,7 @@ func TestAppendCatalogAction(t *testing.T) {
 	every := talon.CatalogFields{
 		SKU: []byte(`"S1"`), Price: []byte(`9.5`), Product: []byte(`{"name":"P"}`),
 		Attributes: []byte(`{"a":1}`), Filters: []byte(`[{"attr":"a","op":"EQ","value":1}]`),
+		Adjustments:     []byte(`[{"priceType":"member","price":1,"referenceId":"r"}]`),
 		ReplaceIfExists: talon.TriFalse, CreateIfNotExists: talon.TriTrue,
 	}
 	with := func(typ talon.ActionType, f talon.CatalogFields) *talon.CatalogFields {
@@ -38,6 +39,8 @@ func TestAppendCatalogAction(t *testing.T) {
 			`{"type":"PATCH_MANY","payload":{"filters":[{"attr":"a","op":"EQ","value":1}],"price":9.5,"attributes":{"a":1}}}`},
 		{"REMOVE_MANY takes filters", with(talon.ActionRemoveMany, every),
 			`{"type":"REMOVE_MANY","payload":{"filters":[{"attr":"a","op":"EQ","value":1}]}}`},
+		{"ADD_PRICE_ADJUSTMENT takes sku, adjustments", with(talon.ActionAddPriceAdjustment, every),
+			`{"type":"ADD_PRICE_ADJUSTMENT","payload":{"sku":"S1","adjustments":[{"priceType":"member","price":1,"referenceId":"r"}]}}`},
 		{"absent parts are left out", &talon.CatalogFields{Type: talon.ActionAdd, SKU: []byte(`"S2"`), Attributes: []byte(`{"b":"x"}`)},
 			`{"type":"ADD","payload":{"sku":"S2","attributes":{"b":"x"}}}`},
 		{"unset tri-states are left out", &talon.CatalogFields{Type: talon.ActionPatch, SKU: []byte(`"S3"`)},

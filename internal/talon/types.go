@@ -56,12 +56,16 @@ const (
 	ActionRemove     ActionType = "REMOVE"
 	ActionPatchMany  ActionType = "PATCH_MANY"
 	ActionRemoveMany ActionType = "REMOVE_MANY"
+	// ActionAddPriceAdjustment sets price types on one SKU. It is beta: the
+	// API takes it only when Talon.One enabled the price types feature for
+	// the Application.
+	ActionAddPriceAdjustment ActionType = "ADD_PRICE_ADJUSTMENT"
 )
 
 // Valid reports whether t is one of the action types talonsync sends.
 func (t ActionType) Valid() bool {
 	switch t {
-	case ActionAdd, ActionPatch, ActionRemove, ActionPatchMany, ActionRemoveMany:
+	case ActionAdd, ActionPatch, ActionRemove, ActionPatchMany, ActionRemoveMany, ActionAddPriceAdjustment:
 		return true
 	}
 	return false

@@ -20,6 +20,8 @@ var catalogPayloadFields = map[talon.ActionType][]string{
 	talon.ActionRemove:     {"sku"},
 	talon.ActionPatchMany:  {"filters", "attributes", "price"},
 	talon.ActionRemoveMany: {"filters"},
+	// adjustments.go
+	talon.ActionAddPriceAdjustment: {"sku", "adjustments"},
 }
 
 // catalogAction is a validated element of a sync request.
@@ -116,15 +118,28 @@ func (s *Server) parseCatalog(elems []json.RawMessage) ([]catalogAction, []errEn
 // parsePayload decodes and checks one action's payload into a.
 func (s *Server) parsePayload(a *catalogAction, raw json.RawMessage) []errEntry {
 	ptr := a.ptr() + "/payload"
+	if a.typ == talon.ActionAddPriceAdjustment {
+		// Each adjustment first, so that a fault in one points at it.
+		var fields map[string]json.RawMessage
+		if json.Unmarshal(raw, &fields) == nil && fields != nil {
+			adj, ok := fields["adjustments"]
+			if errs := parseAdjustments(adj, ok, ptr); errs != nil {
+				return errs
+			}
+		}
+	}
 	fields, errs := decodeStrict(raw, ptr, &a.p, catalogPayloadFields[a.typ]...)
 	if errs != nil {
 		return errs
 	}
 	switch a.typ {
-	case talon.ActionAdd, talon.ActionPatch, talon.ActionRemove:
+	case talon.ActionAdd, talon.ActionPatch, talon.ActionRemove, talon.ActionAddPriceAdjustment:
 		if a.p.SKU == "" {
 			return []errEntry{ptrEntry("missing field", "sku is required for "+string(a.typ), ptr+"/sku")}
 		}
+	}
+	if a.typ == talon.ActionAddPriceAdjustment {
+		return nil
 	}
 	if pr, ok := fields["product"]; ok && string(pr) != "null" {
 		if _, e := decodeStrict(pr, ptr+"/product", &talon.Product{}, "name"); e != nil {
@@ -166,6 +181,8 @@ func (s *Server) applyCatalog(catalogID int64, actions []catalogAction) (int, []
 			errs = append(errs, ptrEntry("item exists", fmt.Sprintf("SKU %q already exists in catalog %d; set replaceIfExists to replace it", a.p.SKU, catalogID), a.ptr()+"/payload/sku"))
 		case a.typ == talon.ActionPatch && !exists && !isTrue(a.p.CreateIfNotExists):
 			errs = append(errs, ptrEntry("item not found", fmt.Sprintf("SKU %q does not exist in catalog %d; set createIfNotExists to create it", a.p.SKU, catalogID), a.ptr()+"/payload/sku"))
+		case a.typ == talon.ActionAddPriceAdjustment && !exists:
+			errs = append(errs, ptrEntry("item not found", fmt.Sprintf("SKU %q does not exist in catalog %d; add it before its price adjustments", a.p.SKU, catalogID), a.ptr()+"/payload/sku"))
 		}
 	}
 	if len(errs) > 0 {
@@ -202,6 +219,7 @@ func (s *Server) applyAction(catalogID int64, items map[string]*CatalogItem, a c
 		old := items[p.SKU]
 		it := &CatalogItem{SKU: p.SKU, Price: p.Price, Product: p.Product, Attributes: p.Attributes}
 		if old != nil {
+			it.PriceAdjustments = old.PriceAdjustments
 			if p.Price == nil {
 				it.Price = old.Price
 			}
@@ -213,6 +231,9 @@ func (s *Server) applyAction(catalogID int64, items map[string]*CatalogItem, a c
 		s.record(CatalogKey(catalogID, p.SKU), a.raw)
 	case talon.ActionRemove:
 		delete(items, p.SKU)
+		s.record(CatalogKey(catalogID, p.SKU), a.raw)
+	case talon.ActionAddPriceAdjustment:
+		applyAdjustments(items[p.SKU], p.Adjustments)
 		s.record(CatalogKey(catalogID, p.SKU), a.raw)
 	case talon.ActionPatchMany, talon.ActionRemoveMany:
 		// Sorted so that the history of a multi-item action is deterministic.

@@ -31,7 +31,16 @@ func TestCatalogValidation(t *testing.T) {
 		{name: "1001 actions", body: actionsBody(repeat(1001, func(i int) string { return add(fmt.Sprint(i)) })...), want: []string{"/actions"}},
 		{name: "unknown top-level field", body: `{"actions":[{"type":"REMOVE","payload":{"sku":"a"}}],"dryRun":true}`, want: []string{"/dryRun"}},
 		{name: "unknown type", body: actionsBody(`{"type":"UPSERT","payload":{"sku":"a"}}`), want: []string{"/actions/0/type"}},
-		{name: "beta type is not supported", body: actionsBody(`{"type":"ADD_PRICE_ADJUSTMENT","payload":{"sku":"a"}}`), want: []string{"/actions/0/type"}},
+		{name: "price adjustment without adjustments", body: actionsBody(`{"type":"ADD_PRICE_ADJUSTMENT","payload":{"sku":"a"}}`), want: []string{"/actions/0/payload/adjustments"}},
+		{name: "price adjustment with empty adjustments", body: actionsBody(`{"type":"ADD_PRICE_ADJUSTMENT","payload":{"sku":"a","adjustments":[]}}`), want: []string{"/actions/0/payload/adjustments"}},
+		{name: "price adjustment without sku", body: actionsBody(`{"type":"ADD_PRICE_ADJUSTMENT","payload":{"adjustments":[{"priceType":"m","price":1,"referenceId":"r"}]}}`), want: []string{"/actions/0/payload/sku"}},
+		{name: "price adjustment faults", body: actionsBody(`{"type":"ADD_PRICE_ADJUSTMENT","payload":{"sku":"a","adjustments":[` +
+			`{"priceType":"m","price":1},{"price":1,"referenceId":"r"},{"priceType":"m","price":"1","referenceId":"r"},` +
+			`{"priceType":"m","price":1,"referenceId":"r","effectiveFrom":"tomorrow"},{"priceType":"m","price":1,"referenceId":"r","extra":1},{"priceType":"m","referenceId":"r"}]}}`),
+			want: []string{"/actions/0/payload/adjustments/0/referenceId", "/actions/0/payload/adjustments/1/priceType", "/actions/0/payload/adjustments/2/price",
+				"/actions/0/payload/adjustments/3/effectiveFrom", "/actions/0/payload/adjustments/4/extra", "/actions/0/payload/adjustments/5/price"}},
+		{name: "price adjustment with price", body: actionsBody(`{"type":"ADD_PRICE_ADJUSTMENT","payload":{"sku":"a","price":1,"adjustments":[{"priceType":"m","price":1,"referenceId":"r"}]}}`), want: []string{"/actions/0/payload/price"}},
+		{name: "null attribute value", body: actionsBody(`{"type":"ADD","payload":{"sku":"a","attributes":{"ok":1,"gone":null}}}`), want: []string{"/actions/0/payload/attributes/gone"}},
 		{name: "mixed types point at every later type", body: actionsBody(add("a"), `{"type":"REMOVE","payload":{"sku":"b"}}`, add("c"), `{"type":"PATCH","payload":{"sku":"d"}}`),
 			want: []string{"/actions/1/type", "/actions/3/type"}},
 		{name: "duplicate SKU points at the later one", body: actionsBody(add("a"), add("b"), add("a")), want: []string{"/actions/2/payload/sku"}},
@@ -78,6 +87,10 @@ func TestCatalogStateChecks(t *testing.T) {
 		{name: "ADD of existing SKUs", body: actionsBody(add("new"), add("a"), `{"type":"ADD","payload":{"sku":"b","replaceIfExists":false}}`),
 			want: []string{"/actions/1/payload/sku", "/actions/2/payload/sku"}},
 		{name: "PATCH of a missing SKU", body: actionsBody(`{"type":"PATCH","payload":{"sku":"a","price":1}}`, `{"type":"PATCH","payload":{"sku":"zz","price":1}}`),
+			want: []string{"/actions/1/payload/sku"}},
+		{name: "price adjustment of a missing SKU",
+			body: actionsBody(`{"type":"ADD_PRICE_ADJUSTMENT","payload":{"sku":"a","adjustments":[{"priceType":"m","price":1,"referenceId":"r"}]}}`,
+				`{"type":"ADD_PRICE_ADJUSTMENT","payload":{"sku":"zz","adjustments":[{"priceType":"m","price":1,"referenceId":"r"}]}}`),
 			want: []string{"/actions/1/payload/sku"}},
 	}
 	for _, tc := range tests {
@@ -157,6 +170,16 @@ func TestCatalogSemantics(t *testing.T) {
 				"b": {SKU: "b", Price: price(20), Attributes: attrs("color", `"blue"`, "size", `42`, "le", `1`)},
 				"c": {SKU: "c", Attributes: attrs("color", `"red"`, "size", `44`, "flag", `true`, "in", `1`)},
 			}},
+		{name: "ADD_PRICE_ADJUSTMENT sets price types; a later one replaces; null removes; a replacing ADD keeps them",
+			steps: []string{
+				actionsBody(`{"type":"ADD_PRICE_ADJUSTMENT","payload":{"sku":"a","adjustments":[` +
+					`{"priceType":"member","price":9,"referenceId":"r1","effectiveFrom":"2025-01-01T00:00:00Z"},` +
+					`{"priceType":"staff","price":5,"referenceId":"r2"},{"priceType":"member","price":8,"referenceId":"r3","contextId":"Summer"}]}}`),
+				actionsBody(`{"type":"ADD_PRICE_ADJUSTMENT","payload":{"sku":"a","adjustments":[{"priceType":"staff","price":null,"referenceId":"r4"}]}}`),
+				actionsBody(`{"type":"ADD","payload":{"sku":"a","replaceIfExists":true,"price":11}}`),
+			},
+			want: map[string]item{"a": {SKU: "a", Price: price(11), PriceAdjustments: map[string]talon.PriceAdjustment{
+				"member": {PriceType: "member", Price: price(8), ReferenceID: "r3", ContextID: "Summer"}}}}},
 		{name: "filters on a missing attribute match nothing",
 			steps: []string{actionsBody(`{"type":"REMOVE_MANY","payload":{"filters":[{"attr":"flag","op":"EQ","value":true}]}}`, `{"type":"REMOVE_MANY","payload":{"filters":[{"attr":"nope","op":"IN","value":"x"}]}}`)},
 			want:  map[string]item{"a": {SKU: "a", Price: price(10), Product: product("shoe"), Attributes: attrs("color", `"red"`, "size", `40`, "tag", `"x"`)}, "c": {}}},

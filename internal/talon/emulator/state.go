@@ -20,6 +20,9 @@ type CatalogItem struct {
 	Price      *float64                   `json:"price,omitempty"`
 	Product    *talon.Product             `json:"product"`
 	Attributes map[string]json.RawMessage `json:"attributes,omitempty"`
+	// PriceAdjustments are the item's price types, by priceType, as the
+	// last ADD_PRICE_ADJUSTMENT set them (see adjustments.go).
+	PriceAdjustments map[string]talon.PriceAdjustment `json:"priceAdjustments,omitempty"`
 }
 
 // Profile is a customer profile.
@@ -106,6 +109,16 @@ func copyItem(it *CatalogItem) CatalogItem {
 	if it.Product != nil {
 		p := *it.Product
 		c.Product = &p
+	}
+	if it.PriceAdjustments != nil {
+		c.PriceAdjustments = make(map[string]talon.PriceAdjustment, len(it.PriceAdjustments))
+		for k, adj := range it.PriceAdjustments {
+			if adj.Price != nil {
+				p := *adj.Price
+				adj.Price = &p
+			}
+			c.PriceAdjustments[k] = adj
+		}
 	}
 	return c
 }

@@ -100,6 +100,13 @@ func (sc Schema) checkAttrs(entity string, attrs map[string]json.RawMessage, ptr
 			errs = append(errs, ptrEntry("invalid attribute name", fmt.Sprintf("attribute name %q does not match ^[A-Za-z]\\w*$", name), p))
 			continue
 		}
+		if string(bytes.TrimSpace(attrs[name])) == "null" {
+			// The spec allows any value; what the API does with null (clear
+			// the attribute? keep it? refuse?) is documented nowhere, so the
+			// emulator refuses it, and talonsync never sends one.
+			errs = append(errs, ptrEntry("invalid attribute value", fmt.Sprintf("attribute %q is null, which the API does not document", name), p))
+			continue
+		}
 		if types == nil {
 			continue
 		}
