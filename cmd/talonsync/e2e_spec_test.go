@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -89,4 +90,34 @@ func TestSpecCheckFindsDrift(t *testing.T) {
 	require.Len(t, tb.errs, 1)
 	assert.Contains(t, tb.errs[0], "/customerProfiles/0/integrationId")
 	assert.Contains(t, tb.errs[0], `{"integrationId":5}`)
+}
+
+// TestSpecExamples sends the example files, the demo's steps among them
+// (the demo's own emulator is inside the binary, out of the harness's
+// reach), to checked emulators.
+func TestSpecExamples(t *testing.T) {
+	t.Run("demo steps", func(t *testing.T) {
+		srv := startEmulator(t, emulator.Options{APIKey: demoKey, Catalogs: []int64{1}, Audiences: []int64{1, 2, 3}})
+		streams, out, _ := TestIO("")
+		e := &env{io: streams, log: newLogger(out, "text", false)}
+		dir := t.TempDir()
+		for _, s := range demoSteps {
+			require.NoError(t, runDemoStep(context.Background(), e, s, dir, srv.URL()), "%s", out)
+		}
+		assert.NotZero(t, srv.Stats().RequestsTotal)
+	})
+	for _, tc := range []struct{ file, cmd string }{
+		{"products.jsonl", "catalog"}, {"profiles.jsonl", "profiles"}, {"audiences.csv", "audiences"},
+	} {
+		t.Run(tc.file, func(t *testing.T) {
+			srv := startEmulator(t, emulator.Options{})
+			args := []string{tc.cmd, filepath.Join("..", "..", "examples", tc.file), "--rejects", filepath.Join(t.TempDir(), "r.jsonl")}
+			if tc.cmd == "catalog" {
+				args = append(args, "--catalog-id", "1")
+			}
+			res := runMain(t, emuEnv(srv, testKey), "", args...)
+			require.Equal(t, exitOK, res.Code, res.Stderr)
+			assert.NotZero(t, srv.Stats().RequestsTotal)
+		})
+	}
 }
