@@ -185,6 +185,7 @@ func (inc *incremental) report(rep *report, runErr error) {
 	rep.WouldRemove = inc.wouldRemove
 	rep.Batches += inc.prune.Batches
 	rep.Requests += inc.prune.Requests
+	rep.RequestsByClass = rep.RequestsByClass.Add(inc.prune.Answers)
 	rep.Retries += inc.prune.Retries
 	info := state.RunInfo{
 		Run: inc.tr.Run(), Input: inc.o.Input, Started: inc.started.UTC(), Finished: time.Now().UTC(),

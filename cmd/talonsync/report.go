@@ -56,6 +56,9 @@ type report struct {
 	RowsPerSecond  float64 `json:"rows_per_second"`
 	Runs           int     `json:"runs"`
 	Resumed        bool    `json:"resumed"`
+	// RequestsByClass counts Requests by answer: 2xx, 4xx (not 429), 429,
+	// 5xx and transport (no answer).
+	RequestsByClass checkpoint.Answers `json:"requests_by_class"`
 	// RejectsPath is the rejects file, when there is one.
 	RejectsPath string `json:"rejects_path,omitempty"`
 	Error       string `json:"error,omitempty"`
@@ -77,6 +80,7 @@ func (r *report) fill(st *resumeState, res batch.Result, elapsed time.Duration) 
 	r.Read, r.Delivered, r.Rejected, r.Unchanged = total.Read, total.Delivered, total.Rejected, total.Unchanged
 	r.Failed, r.NotAttempted, r.WouldSend = res.Failed(), res.NotAttempted(), res.WouldSend
 	r.Batches, r.Requests, r.Retries = total.Batches, total.Requests, total.Retries
+	r.RequestsByClass = total.Answers
 	r.ElapsedSeconds = st.record.Elapsed + elapsed.Seconds()
 	r.Runs, r.Resumed = max(st.record.Runs, 1), st.resumed
 	r.RunRead, r.RunElapsedSeconds = res.Read, elapsed.Seconds()
@@ -91,6 +95,7 @@ func (r *report) fillDone(st *resumeState) {
 	c := st.record.Counts
 	r.Read, r.Delivered, r.Rejected, r.Unchanged = c.Read, c.Delivered, c.Rejected, c.Unchanged
 	r.Batches, r.Requests, r.Retries = c.Batches, c.Requests, c.Retries
+	r.RequestsByClass = c.Answers
 	r.ElapsedSeconds, r.Runs = st.record.Elapsed, st.record.Runs
 }
 

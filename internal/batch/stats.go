@@ -1,9 +1,11 @@
 package batch
 
 import (
+	"errors"
 	"sync/atomic"
 
 	"github.com/talonsync/talonsync/internal/checkpoint"
+	"github.com/talonsync/talonsync/internal/talon"
 )
 
 // Stats are the live counters of one run, safe for concurrent use. A
@@ -23,6 +25,26 @@ type Stats struct {
 	Attempted   atomic.Int64
 	APIRejected atomic.Int64 // rows the API rejected (a subset of Rejected)
 	WouldSend   atomic.Int64 // rows a dry run would have sent
+	// Requests by answer (see checkpoint.Answers); they add up to
+	// Requests once every request sent has returned.
+	Requests2xx, Requests4xx, Requests429, Requests5xx, RequestsTransport atomic.Int64
+}
+
+// countAnswer counts one request by the error its Send returned.
+func (s *Stats) countAnswer(err error) {
+	var apiErr *talon.APIError
+	switch {
+	case err == nil:
+		s.Requests2xx.Add(1)
+	case !errors.As(err, &apiErr):
+		s.RequestsTransport.Add(1)
+	case apiErr.Status == 429:
+		s.Requests429.Add(1)
+	case apiErr.Status >= 500 && apiErr.Status < 600:
+		s.Requests5xx.Add(1)
+	default:
+		s.Requests4xx.Add(1)
+	}
 }
 
 // Snapshot returns the counters of this run.
@@ -35,5 +57,9 @@ func (s *Stats) Snapshot() checkpoint.Counts {
 		Batches:   s.Batches.Load(),
 		Requests:  s.Requests.Load(),
 		Retries:   s.Retries.Load(),
+		Answers: checkpoint.Answers{
+			OK: s.Requests2xx.Load(), ClientError: s.Requests4xx.Load(), RateLimited: s.Requests429.Load(),
+			ServerError: s.Requests5xx.Load(), Transport: s.RequestsTransport.Load(),
+		},
 	}
 }

@@ -186,6 +186,7 @@ func (w *worker) send(ctx, sendCtx context.Context, rows []readers.Row) error {
 		}
 		w.cfg.Stats.Requests.Add(1)
 		err := w.cfg.Sender.Send(sendCtx, req)
+		w.cfg.Stats.countAnswer(err)
 		var apiErr *talon.APIError
 		if err == nil || errors.As(err, &apiErr) {
 			w.r.reached.Store(true)
