@@ -108,7 +108,11 @@ func (j *job) open(format readers.Format, stdin io.Reader) error {
 		return usage(fmt.Errorf("read %s: %w", o.Input, err))
 	}
 	j.rejects, err = checkpoint.OpenRejects(j.st.rejectsPath, j.st.record.Progress.RejectsSize)
-	return err
+	if err != nil {
+		return err
+	}
+	j.rejects.SetOrigin(o.origin(format))
+	return nil
 }
 
 func (j *job) close() {

@@ -71,7 +71,7 @@ func (r *run) read(ctx context.Context, src Source, blocks chan<- []readers.Row,
 		if row.Err != nil {
 			register()
 			l.add(&row)
-			if err := l.reject(&row, row.Err.Error(), nil); err != nil {
+			if err := l.reject(&row, rejectSource(row.Err), row.Err.Error(), nil); err != nil {
 				return err
 			}
 			continue

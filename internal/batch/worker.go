@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/talonsync/talonsync/internal/checkpoint"
 	"github.com/talonsync/talonsync/internal/readers"
 	"github.com/talonsync/talonsync/internal/talon"
 )
@@ -154,7 +155,7 @@ func detailText(e *talon.APIError, d talon.ErrorDetail) string {
 // reject records a row the API refused, with its input line first as the
 // reader's rejects have it.
 func (w *worker) reject(r *readers.Row, reason string) error {
-	if err := w.r.ledger.reject(r, "line "+strconv.FormatInt(r.Line, 10)+": "+reason, r.Item.JSON); err != nil {
+	if err := w.r.ledger.reject(r, checkpoint.SourceAPI, "line "+strconv.FormatInt(r.Line, 10)+": "+reason, r.Item.JSON); err != nil {
 		return err
 	}
 	w.cfg.Stats.APIRejected.Add(1)
