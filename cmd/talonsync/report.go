@@ -67,10 +67,12 @@ type report struct {
 	RunElapsedSeconds float64 `json:"run_elapsed_seconds"`
 	// PeakRSSBytes is this run's peak resident memory (Linux; 0 elsewhere).
 	PeakRSSBytes int64 `json:"peak_rss_bytes,omitempty"`
+
+	started time.Time // when the command started, for the metrics
 }
 
 func newReport(o *syncOptions) *report {
-	return &report{Entity: o.Entity.String(), Input: o.Input, DryRun: o.DryRun, Runs: 1}
+	return &report{Entity: o.Entity.String(), Input: o.Input, DryRun: o.DryRun, Runs: 1, started: time.Now()}
 }
 
 // fill records the counts of a run: this run's result added to those of

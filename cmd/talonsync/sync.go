@@ -21,7 +21,10 @@ import (
 func runSync(ctx context.Context, o *syncOptions) (err error) {
 	o.env.log = newLogger(o.io().ErrOut, o.LogFormat, o.Verbose)
 	rep, finished := newReport(o), false
-	defer func() { err = rep.conclude(o, err, finished) }()
+	defer func() {
+		err = rep.conclude(o, err, finished)
+		o.exportMetrics(ctx, rep, exitCode(err))
+	}()
 	j, err := o.prepare(ctx)
 	if err != nil {
 		return err
