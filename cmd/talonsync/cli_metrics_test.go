@@ -71,7 +71,8 @@ func TestCLIMetricsFileOnEveryEnding(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			args := append([]string{"catalog", "--catalog-id", "42", "--metrics-file", prom, "--rejects", filepath.Join(t.TempDir(), "r.jsonl")}, tc.args...)
+			// One lane: the rows of a failed run are in the one request that failed.
+			args := append([]string{"catalog", "--catalog-id", "42", "--workers", "1", "--metrics-file", prom, "--rejects", filepath.Join(t.TempDir(), "r.jsonl")}, tc.args...)
 			ctx := tc.ctx
 			if ctx == nil {
 				ctx = t.Context()
