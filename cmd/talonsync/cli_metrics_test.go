@@ -51,6 +51,7 @@ func TestCLIMetricsFileOnEveryEnding(t *testing.T) {
 	cancelled, cancel := context.WithCancel(t.Context())
 	cancel()
 	prom := filepath.Join(dir, "talonsync.prom")
+	ckpt := filepath.Join(dir, "good.ckpt")
 	var lastSuccess float64
 	tests := []struct {
 		name     string
@@ -59,12 +60,16 @@ func TestCLIMetricsFileOnEveryEnding(t *testing.T) {
 		args     []string
 		code     int
 		rows     map[string]float64
-		success  bool // the last success is this run's end
-		carried  bool // the last success is the previous one's
-		requests bool // requests were sent
+		success  bool   // the last success is this run's end
+		carried  bool   // the last success is the previous one's
+		requests bool   // requests were sent
+		stderr   string // in stderr
 	}{
 		{name: "completed", key: testKey, args: []string{good}, code: exitOK, rows: map[string]float64{"delivered": 2}, success: true, requests: true},
 		{name: "rejected rows", key: testKey, args: []string{bad}, code: exitRejected, rows: map[string]float64{"delivered": 2, "rejected": 1}, success: true, requests: true},
+		{name: "checkpointed", key: testKey, args: []string{"--checkpoint", ckpt, good}, code: exitOK, rows: map[string]float64{"delivered": 2}, success: true, requests: true},
+		// The report's figures, from the completed checkpoint.
+		{name: "nothing to do", key: testKey, args: []string{"--checkpoint", ckpt, good}, code: exitOK, rows: map[string]float64{"delivered": 2}, success: true, requests: true, stderr: "nothing to do"},
 		{name: "failed", key: "tk-wrong", args: []string{good}, code: exitFailed, rows: map[string]float64{"failed": 2}, carried: true, requests: true},
 		{name: "usage error", key: testKey, args: []string{filepath.Join(dir, "missing.csv")}, code: exitUsage, carried: true},
 		{name: "interrupted", ctx: cancelled, key: testKey, args: []string{good}, code: exitInterrupted, carried: true},
@@ -83,6 +88,7 @@ func TestCLIMetricsFileOnEveryEnding(t *testing.T) {
 			code := run(ctx, args, streams, func(k string) string { return env[k] })
 			require.Equal(t, tc.code, code, errOut.String())
 			assert.NotContains(t, errOut.String(), "metrics-file", "no warning about the metrics")
+			assert.Contains(t, errOut.String(), tc.stderr)
 
 			fams := readMetrics(t, prom)
 			base := map[string]string{"entity": "catalog", "target": "42"}
