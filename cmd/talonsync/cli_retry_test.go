@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/talonsync/talonsync/internal/metrics"
 	"github.com/talonsync/talonsync/internal/talon/emulator"
 )
 
@@ -42,7 +43,8 @@ func TestCLIRetryCarriesInputRejects(t *testing.T) {
 		"C,3,blue,winter\n") // 4: API reject
 	require.NoError(t, srv.SetSchema(withSeason))
 	report := filepath.Join(dir, "report.json")
-	res := runMain(t, emuEnv(srv, testKey), "", "retry", "--report", report, rejects)
+	prom := filepath.Join(dir, "retry.prom")
+	res := runMain(t, emuEnv(srv, testKey), "", "retry", "--report", report, "--metrics-file", prom, rejects)
 	require.Equal(t, exitRejected, res.Code, res.Stderr)
 	assert.Contains(t, res.Stderr, "retrying 2 rows the API rejected to catalog 42")
 	assert.Contains(t, res.Stderr, "1 row rejected while reading")
@@ -70,6 +72,11 @@ func TestCLIRetryCarriesInputRejects(t *testing.T) {
 	assert.Equal(t, int64(2), r.Delivered)
 	assert.Equal(t, int64(1), r.Rejected)
 	assert.Equal(t, out, r.RejectsPath)
+	fams := readMetrics(t, prom)
+	labels := map[string]string{"entity": "catalog", "target": "42"}
+	assert.Equal(t, 3.0, metric(t, fams, metrics.NameExitCode, labels))
+	assert.Equal(t, 2.0, metric(t, fams, metrics.NameRows, map[string]string{"outcome": "delivered", "target": "42"}))
+	assert.Equal(t, 1.0, metric(t, fams, metrics.NameRows, map[string]string{"outcome": "rejected", "target": "42"}))
 }
 
 // TestCLIRetryStillFailing: a retry before the cause is fixed rejects the
