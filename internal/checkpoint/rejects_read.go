@@ -23,12 +23,8 @@ func ParseReject(b []byte) (Reject, error) {
 		Source string          `json:"source"`
 		Origin
 	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	if err := dec.Decode(&aux); err != nil {
+	if err := json.Unmarshal(b, &aux); err != nil {
 		return Reject{}, fmt.Errorf("%w: %w", ErrNotReject, err)
-	}
-	if dec.More() {
-		return Reject{}, fmt.Errorf("%w: more than one JSON value", ErrNotReject)
 	}
 	switch {
 	case aux.Line == nil:

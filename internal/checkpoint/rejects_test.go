@@ -81,7 +81,7 @@ func TestParseReject(t *testing.T) {
 		{name: "unknown fields are ignored", line: `{"line":1,"error":"e","later":true}`, want: Reject{Line: 1, Error: "e"}},
 		{name: "not JSON", line: `line 1: bad`, wantErr: "invalid character"},
 		{name: "an array", line: `[1]`, wantErr: "cannot unmarshal"},
-		{name: "two values", line: `{"line":1,"error":"e"} {}`, wantErr: "more than one"},
+		{name: "two values", line: `{"line":1,"error":"e"} {}`, wantErr: "after top-level value"},
 		{name: "no line", line: `{"error":"e"}`, wantErr: `no "line"`},
 		{name: "negative line", line: `{"line":-1,"error":"e"}`, wantErr: "negative"},
 		{name: "line not an integer", line: `{"line":1.5,"error":"e"}`, wantErr: "cannot unmarshal"},
@@ -99,5 +99,15 @@ func TestParseReject(t *testing.T) {
 			require.NoError(t, err)
 			assert.Equal(t, tc.want, got)
 		})
+	}
+}
+
+func BenchmarkParseReject(b *testing.B) {
+	line := []byte(`{"line":12,"error":"line 12: api 400: unknown attribute: profiles attribute \"Tier\" does not exist; create it first (attributes/Tier)","record":{"integrationId":"p12","attributes":{"Name":"Name 12","Tier":"gold","Age":12}},"source":"api","entity":"profiles","input":"p.csv","format":"csv"}`)
+	b.SetBytes(int64(len(line)))
+	for b.Loop() {
+		if _, err := ParseReject(line); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
