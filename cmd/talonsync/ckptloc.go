@@ -33,6 +33,10 @@ type checkpointLoc struct {
 	mu       sync.Mutex
 	latest   []byte // an object: the newest checkpoint the run wrote
 	dirty    bool   // latest is not uploaded yet
+	// held is what the next upload saves, when hold fixed it (see hold).
+	held      []byte
+	heldDirty bool
+	holding   bool
 	claimed  bool   // this run claimed the object
 	released bool   // the final upload released it
 }
@@ -115,7 +119,11 @@ func (c *checkpointLoc) write(b []byte) error {
 func (c *checkpointLoc) upload(ctx context.Context, final bool) error {
 	c.mu.Lock()
 	b, dirty := c.latest, c.dirty
-	c.dirty = false
+	if c.holding {
+		b, dirty, c.holding = c.held, c.heldDirty, false
+	} else {
+		c.dirty = false
+	}
 	c.mu.Unlock()
 	if final || !dirty {
 		cp, err := checkpoint.Decode(c.loc, b)
@@ -137,6 +145,17 @@ func (c *checkpointLoc) upload(ctx context.Context, final bool) error {
 		c.released = true
 	}
 	return nil
+}
+
+// hold fixes the checkpoint the next upload saves: the newest one now,
+// before the rejects it counts are uploaded. A checkpoint written while
+// they upload counts rejects they may not hold, so it waits for the next
+// round; the bucket's checkpoint never counts more than its rejects hold.
+func (c *checkpointLoc) hold() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.held, c.heldDirty, c.holding = c.latest, c.dirty, true
+	c.dirty = false
 }
 
 func (c *checkpointLoc) save(ctx context.Context, b []byte) error {

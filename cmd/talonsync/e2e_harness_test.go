@@ -48,7 +48,10 @@ func TestMain(m *testing.M) {
 
 const testKey = "tk-e2e-SECRET-4242"
 
-// startEmulator starts an emulator with the test key and stops it at the end of the test.
+// startEmulator starts an emulator with the test key and stops it at the
+// end of the test. Every request it receives is checked against the
+// vendor's OpenAPI spec then (specCheck): a body the CLI sends that the
+// spec refuses fails the test that sent it.
 func startEmulator(t *testing.T, opts emulator.Options) *emulator.Server {
 	t.Helper()
 	if opts.APIKey == "" {
@@ -57,9 +60,11 @@ func startEmulator(t *testing.T, opts emulator.Options) *emulator.Server {
 	if opts.Seed == 0 {
 		opts.Seed = 1
 	}
+	check := specCheck(t, &opts)
 	srv, err := emulator.Start(opts)
 	require.NoError(t, err)
 	t.Cleanup(func() { srv.Close() })
+	t.Cleanup(check) // after Close: every request is in
 	return srv
 }
 

@@ -344,7 +344,7 @@ func TestSecurityNoTLSBypassFlag(t *testing.T) {
 		c.PersistentFlags().VisitAll(visit)
 		c.InheritedFlags().VisitAll(visit)
 	}
-	assert.ElementsMatch(t, []string{"catalog --allow-insecure-http", "profiles --allow-insecure-http", "audiences --allow-insecure-http"}, found)
+	assert.ElementsMatch(t, []string{"catalog --allow-insecure-http", "profiles --allow-insecure-http", "audiences --allow-insecure-http", "retry --allow-insecure-http"}, found)
 
 	srv := startEmulator(t, emulator.Options{APIKey: leakKey})
 	dir := t.TempDir()

@@ -9,11 +9,14 @@ import (
 )
 
 // checkOutputs checks, before anything is read or sent, that the files a
-// run writes at its end can be written: --report now, so that a report of
-// a failed run is not lost. The rejects file and the checkpoint's lock are
-// opened by prepare, also before anything is sent.
+// run writes at its end can be written: --report and --metrics-file now,
+// so that a report of a failed run is not lost. The rejects file and the
+// checkpoint's lock are opened by prepare, also before anything is sent.
 func (o *syncOptions) checkOutputs() error {
 	if err := o.checkLocations(); err != nil {
+		return err
+	}
+	if err := o.checkMetrics(); err != nil {
 		return err
 	}
 	if o.Report == "" || isObjectLocation(o.Report) {

@@ -144,6 +144,7 @@ func (inc *incremental) report(rep *report) {
 	rep.WouldRemove = inc.wouldRemove
 	rep.Batches += inc.prune.Batches
 	rep.Requests += inc.prune.Requests
+	rep.RequestsByClass = rep.RequestsByClass.Add(inc.prune.Answers)
 	rep.Retries += inc.prune.Retries
 }
 

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/talonsync/talonsync/internal/batch"
+	"github.com/talonsync/talonsync/internal/checkpoint"
 	"github.com/talonsync/talonsync/internal/pace"
 )
 
@@ -60,6 +61,9 @@ type report struct {
 	RowsPerSecond  float64 `json:"rows_per_second"`
 	Runs           int     `json:"runs"`
 	Resumed        bool    `json:"resumed"`
+	// RequestsByClass counts Requests by answer: 2xx, 4xx (not 429), 429,
+	// 5xx and transport (no answer).
+	RequestsByClass checkpoint.Answers `json:"requests_by_class"`
 	// RejectsPath is the rejects file, when there is one.
 	RejectsPath string `json:"rejects_path,omitempty"`
 	Error       string `json:"error,omitempty"`
@@ -73,6 +77,8 @@ type report struct {
 	RunElapsedSeconds float64 `json:"run_elapsed_seconds"`
 	// PeakRSSBytes is this run's peak resident memory (Linux; 0 elsewhere).
 	PeakRSSBytes int64 `json:"peak_rss_bytes,omitempty"`
+
+	started time.Time // when the command started, for the metrics
 	// Shard is the run's --shard, "I/N"; SkippedOtherShards counts the rows
 	// of the input it skipped as other shards' (not in read): read plus
 	// skipped_other_shards is every row of the input it read.
@@ -108,7 +114,7 @@ func newPaceReport(ps pace.Stats, requests int64, elapsed time.Duration) *paceRe
 }
 
 func newReport(o *syncOptions) *report {
-	return &report{Entity: o.Entity.String(), Input: o.Input, DryRun: o.DryRun, Runs: 1}
+	return &report{Entity: o.Entity.String(), Input: o.Input, DryRun: o.DryRun, Runs: 1, started: time.Now()}
 }
 
 // fill records the counts of a run: this run's result added to those of
@@ -118,6 +124,7 @@ func (r *report) fill(st *resumeState, res batch.Result, elapsed time.Duration) 
 	r.Read, r.Delivered, r.Rejected, r.Unchanged = total.Read, total.Delivered, total.Rejected, total.Unchanged
 	r.Failed, r.NotAttempted, r.WouldSend = res.Failed(), res.NotAttempted(), res.WouldSend
 	r.Batches, r.Requests, r.Retries = total.Batches, total.Requests, total.Retries
+	r.RequestsByClass = total.Answers
 	r.ElapsedSeconds = st.record.Elapsed + elapsed.Seconds()
 	r.Runs, r.Resumed = max(st.record.Runs, 1), st.resumed
 	r.RunRead, r.RunElapsedSeconds = res.Read, elapsed.Seconds()
@@ -132,6 +139,7 @@ func (r *report) fillDone(st *resumeState) {
 	c := st.record.Counts
 	r.Read, r.Delivered, r.Rejected, r.Unchanged = c.Read, c.Delivered, c.Rejected, c.Unchanged
 	r.Batches, r.Requests, r.Retries = c.Batches, c.Requests, c.Retries
+	r.RequestsByClass = c.Answers
 	r.ElapsedSeconds, r.Runs = st.record.Elapsed, st.record.Runs
 	r.SkippedOtherShards = st.record.OtherShards
 }

@@ -23,7 +23,10 @@ func runSync(ctx context.Context, o *syncOptions) (err error) {
 	o.console = newConsole(o.io().ErrOut)
 	o.env.log = newLogger(o.console, o.LogFormat, o.Verbose)
 	rep, finished := newReport(o), false
-	defer func() { err = rep.conclude(o, err, finished) }()
+	defer func() {
+		err = rep.conclude(o, err, finished)
+		o.exportMetrics(ctx, rep, exitCode(err))
+	}()
 	j, err := o.prepare(ctx)
 	if err != nil {
 		return err
@@ -137,7 +140,11 @@ func (j *job) open(ctx context.Context, format readers.Format) error {
 	}
 	j.rloc, j.rejects, err = o.openRejectsLoc(ctx, j.st.rejectsPath, j.st.record.Progress.RejectsSize)
 	j.up.rejects = j.rloc
-	return err
+	if err != nil {
+		return err
+	}
+	j.rejects.SetOrigin(o.origin(format))
+	return nil
 }
 
 func (j *job) close() {

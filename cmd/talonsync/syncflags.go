@@ -55,6 +55,7 @@ type syncOptions struct {
 	StatsInterval time.Duration
 	LogFormat     string
 	Verbose       bool
+	Metrics       metricsOptions // --metrics-file, --pushgateway (metrics.go)
 
 	// Resume.
 	Checkpoint string
@@ -124,6 +125,7 @@ func (o *syncOptions) addFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&o.StatsInterval, "stats-interval", o.StatsInterval, "interval of status lines when stderr is not a terminal")
 	fs.StringVar(&o.LogFormat, "log-format", o.LogFormat, "log format on stderr: text or json")
 	fs.BoolVarP(&o.Verbose, "verbose", "v", false, "log retries and other details")
+	o.Metrics.addFlags(fs)
 
 	fs.StringVar(&o.Checkpoint, "checkpoint", "", "checkpoint file: makes the run resumable (run the same command again to resume)")
 	fs.BoolVar(&o.Restart, "restart", false, "ignore an unfinished checkpoint that does not match, and start over")

@@ -131,6 +131,9 @@ func (u *uploader) upload(ctx context.Context, final bool) error {
 		return u.lose(err)
 	}
 	force := final && u.ck.object()
+	if u.ck.object() {
+		u.ck.hold()
+	}
 	if err := u.rejects.upload(ctx, u.store, force); err != nil {
 		return err
 	}

@@ -21,7 +21,9 @@ import (
 )
 
 // Source yields input rows; *readers.Reader implements it. Next returns
-// io.EOF at the end of the input.
+// io.EOF at the end of the input. A row with Err set is rejected with
+// checkpoint.SourceInput, or with the source its error's RejectSource
+// method gives.
 type Source interface {
 	Next() (readers.Row, error)
 }

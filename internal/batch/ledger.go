@@ -122,15 +122,16 @@ func (l *ledger) unchanged(r *readers.Row) {
 	l.mu.Unlock()
 }
 
-// reject writes a row to the rejects file and marks it done. record
-// replaces the row's own Record when non-nil.
-func (l *ledger) reject(r *readers.Row, reason string, record json.RawMessage) error {
+// reject writes a row to the rejects file and marks it done. source is
+// checkpoint.SourceInput or SourceAPI; record replaces the row's own
+// Record when non-nil.
+func (l *ledger) reject(r *readers.Row, source, reason string, record json.RawMessage) error {
 	if record == nil {
 		record = r.Record
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if err := l.rejects.Write(checkpoint.Reject{Line: r.Line, Error: reason, Record: record}); err != nil {
+	if err := l.rejects.Write(checkpoint.Reject{Line: r.Line, Error: reason, Record: record, Source: source}); err != nil {
 		return err
 	}
 	l.stats.Rejected.Add(1)

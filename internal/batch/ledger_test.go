@@ -42,7 +42,7 @@ func TestLedgerSnapshot(t *testing.T) {
 	}
 	// Rows 0 and 1 delivered, 2 pending, 3 rejected, 4 delivered, 5 pending.
 	l.delivered(rows[0:2])
-	require.NoError(t, l.reject(&rows[3], "bad value", json.RawMessage(`{"a":1}`)))
+	require.NoError(t, l.reject(&rows[3], checkpoint.SourceInput, "bad value", json.RawMessage(`{"a":1}`)))
 	l.delivered(rows[4:5])
 
 	p, err := l.snapshot()
@@ -67,9 +67,9 @@ func TestLedgerSnapshot(t *testing.T) {
 func TestLedgerRejectsFileFormat(t *testing.T) {
 	l, _, path := newTestLedger(t, false, checkpoint.Progress{})
 	r := readers.Row{Seq: 0, Line: 7, Record: json.RawMessage(`{"sku":"x"}`)}
-	require.NoError(t, l.reject(&r, "line 7: missing sku", nil))
+	require.NoError(t, l.reject(&r, checkpoint.SourceInput, "line 7: missing sku", nil))
 	r2 := readers.Row{Seq: 1, Line: 9, Record: json.RawMessage(`not json`)}
-	require.NoError(t, l.reject(&r2, "bad json", nil))
+	require.NoError(t, l.reject(&r2, checkpoint.SourceInput, "bad json", nil))
 	require.NoError(t, l.sync())
 
 	f, err := os.Open(path)

@@ -75,7 +75,7 @@ func (r *run) read(ctx context.Context, src Source, blocks chan<- []readers.Row,
 		if row.Err != nil {
 			register()
 			l.add(&row)
-			if err := l.reject(&row, row.Err.Error(), nil); err != nil {
+			if err := l.reject(&row, rejectSource(row.Err), row.Err.Error(), nil); err != nil {
 				return err
 			}
 			continue
@@ -213,7 +213,7 @@ func (r *run) readUnits(ctx context.Context, src UnitSource, blocks chan<- []rea
 			}
 			continue
 		case len(u.Rows) == 1 && u.Rows[0].Err != nil:
-			if err := l.reject(&u.Rows[0], u.Rows[0].Err.Error(), nil); err != nil {
+			if err := l.reject(&u.Rows[0], rejectSource(u.Rows[0].Err), u.Rows[0].Err.Error(), nil); err != nil {
 				return err
 			}
 			continue

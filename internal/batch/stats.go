@@ -1,9 +1,11 @@
 package batch
 
 import (
+	"errors"
 	"sync/atomic"
 
 	"github.com/talonsync/talonsync/internal/checkpoint"
+	"github.com/talonsync/talonsync/internal/talon"
 )
 
 // Stats are the live counters of one run, safe for concurrent use. A
@@ -31,6 +33,26 @@ type Stats struct {
 	ReadOffset atomic.Int64
 	// InFlight is the number of requests being sent now.
 	InFlight atomic.Int64
+	// Requests by answer (see checkpoint.Answers); they add up to
+	// Requests once every request sent has returned.
+	Requests2xx, Requests4xx, Requests429, Requests5xx, RequestsTransport atomic.Int64
+}
+
+// countAnswer counts one request by the error its Send returned.
+func (s *Stats) countAnswer(err error) {
+	var apiErr *talon.APIError
+	switch {
+	case err == nil:
+		s.Requests2xx.Add(1)
+	case !errors.As(err, &apiErr):
+		s.RequestsTransport.Add(1)
+	case apiErr.Status == 429:
+		s.Requests429.Add(1)
+	case apiErr.Status >= 500 && apiErr.Status < 600:
+		s.Requests5xx.Add(1)
+	default:
+		s.Requests4xx.Add(1)
+	}
 }
 
 // Snapshot returns the counters of this run.
@@ -43,5 +65,9 @@ func (s *Stats) Snapshot() checkpoint.Counts {
 		Batches:   s.Batches.Load(),
 		Requests:  s.Requests.Load(),
 		Retries:   s.Retries.Load(),
+		Answers: checkpoint.Answers{
+			OK: s.Requests2xx.Load(), ClientError: s.Requests4xx.Load(), RateLimited: s.Requests429.Load(),
+			ServerError: s.Requests5xx.Load(), Transport: s.RequestsTransport.Load(),
+		},
 	}
 }

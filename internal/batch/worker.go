@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/talonsync/talonsync/internal/checkpoint"
 	"github.com/talonsync/talonsync/internal/pace"
 	"github.com/talonsync/talonsync/internal/readers"
 	"github.com/talonsync/talonsync/internal/talon"
@@ -207,7 +208,7 @@ func detailText(e *talon.APIError, d talon.ErrorDetail) string {
 // reject records a row the API refused, with its input line first as the
 // reader's rejects have it.
 func (w *worker) reject(r *readers.Row, reason string) error {
-	if err := w.r.ledger.reject(r, "line "+strconv.FormatInt(r.Line, 10)+": "+reason, r.Item.JSON); err != nil {
+	if err := w.r.ledger.reject(r, checkpoint.SourceAPI, "line "+strconv.FormatInt(r.Line, 10)+": "+reason, r.Item.JSON); err != nil {
 		return err
 	}
 	w.cfg.Stats.APIRejected.Add(1)
@@ -243,6 +244,7 @@ func (w *worker) send(ctx, sendCtx context.Context, rows []readers.Row) error {
 		w.unsent = 0
 		w.cfg.Stats.InFlight.Add(1)
 		err = w.cfg.Sender.Send(sendCtx, req)
+		w.cfg.Stats.countAnswer(err)
 		w.cfg.Stats.InFlight.Add(-1)
 		// Given back at once, so that a backoff below holds no place.
 		pm.Done(pace.OutcomeOf(err))

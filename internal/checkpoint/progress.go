@@ -42,6 +42,29 @@ type Counts struct {
 	Batches   int64 `json:"batches"`
 	Requests  int64 `json:"requests"`
 	Retries   int64 `json:"retries"`
+	// Answers counts Requests by their answer.
+	Answers Answers `json:"answers,omitzero"`
+}
+
+// Answers counts requests by their answer; the fields add up to the
+// requests sent, retries included.
+type Answers struct {
+	OK          int64 `json:"2xx"`
+	ClientError int64 `json:"4xx"` // 4xx other than 429, and the 1xx and 3xx the API does not send
+	RateLimited int64 `json:"429"`
+	ServerError int64 `json:"5xx"`
+	Transport   int64 `json:"transport"` // no answer: a refused or cut connection, a timeout, a cancelled request
+}
+
+// Add returns the sum of two counts.
+func (a Answers) Add(o Answers) Answers {
+	return Answers{
+		OK:          a.OK + o.OK,
+		ClientError: a.ClientError + o.ClientError,
+		RateLimited: a.RateLimited + o.RateLimited,
+		ServerError: a.ServerError + o.ServerError,
+		Transport:   a.Transport + o.Transport,
+	}
 }
 
 // Add returns the sum of two counts.
@@ -54,5 +77,6 @@ func (c Counts) Add(o Counts) Counts {
 		Batches:   c.Batches + o.Batches,
 		Requests:  c.Requests + o.Requests,
 		Retries:   c.Retries + o.Retries,
+		Answers:   c.Answers.Add(o.Answers),
 	}
 }

@@ -11,14 +11,50 @@ import (
 	"slices"
 )
 
-// Reject is one line of the rejects file.
+// The sources of a reject: what refused the row, and so what its record
+// holds.
+const (
+	// SourceInput: rejected while reading; the record is the input row. The
+	// input must be fixed.
+	SourceInput = "input"
+	// SourceAPI: refused by the API; the record is the item as sent, which
+	// `talonsync retry` sends again.
+	SourceAPI = "api"
+)
+
+// Reject is one line of the rejects file. Each line is complete on its
+// own: besides the row it says where the row came from and where it was
+// sent (Origin), so a file filtered with grep, or files of several shards
+// put together, can still be retried.
 type Reject struct {
-	// Line is the 1-based line where the row starts in the input.
+	// Line is the 1-based line where the row starts in the input; 0 for
+	// a removal of --prune or --mirror, which has no line.
 	Line int64 `json:"line"`
 	// Error is the reason the row was rejected.
 	Error string `json:"error"`
-	// Record is the input row (parse rejects) or the item as sent (API rejects).
+	// Record is the input row (SourceInput) or the item as sent (SourceAPI).
 	Record json.RawMessage `json:"record,omitempty"`
+	// Source is SourceInput or SourceAPI; empty in files written before
+	// talonsync recorded it.
+	Source string `json:"source,omitempty"`
+	Origin
+}
+
+// Origin is where a run's rows come from and where they go. The rejects
+// file adds it to every line (see RejectsFile.SetOrigin).
+type Origin struct {
+	// Entity is "catalog", "profiles" or "audiences".
+	Entity string `json:"entity,omitempty"`
+	// CatalogID is the catalog of a catalog run.
+	CatalogID int64 `json:"catalog_id,omitempty"`
+	// AudienceID and Action are --audience-id and --action of an audiences
+	// run, for rows that give none (an item as sent holds its own).
+	AudienceID int64  `json:"audience_id,omitempty"`
+	Action     string `json:"action,omitempty"`
+	// Input is the input as given ("-" for stdin), and Format its format
+	// ("csv" or "jsonl").
+	Input  string `json:"input,omitempty"`
+	Format string `json:"format,omitempty"`
 }
 
 // RejectsFile appends rejected rows to a JSONL file created with mode 0600.
@@ -30,7 +66,12 @@ type RejectsFile struct {
 	// synced is the size last made durable; Sync skips the fsync when
 	// nothing was written since.
 	synced int64
+	origin Origin
 }
+
+// SetOrigin makes Write add o to every later reject that has no entity of
+// its own.
+func (r *RejectsFile) SetOrigin(o Origin) { r.origin = o }
 
 // OpenRejects opens path for appending rejects. The file is truncated to keep
 // bytes: 0 for a fresh run, the length a checkpoint recorded for a resumed
@@ -64,8 +105,11 @@ func OpenRejects(path string, keep int64) (*RejectsFile, error) {
 	return &RejectsFile{f: f, w: bufio.NewWriterSize(f, 64<<10), size: keep, synced: -1}, nil
 }
 
-// Write appends one reject.
+// Write appends one reject, with the file's Origin when rej has none.
 func (r *RejectsFile) Write(rej Reject) error {
+	if rej.Entity == "" {
+		rej.Origin = r.origin
+	}
 	if len(rej.Record) > 0 && !json.Valid(rej.Record) {
 		s, _ := json.Marshal(string(rej.Record))
 		rej.Record = s

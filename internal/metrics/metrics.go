@@ -56,7 +56,10 @@ type Rows struct {
 	Failed       int64 // not confirmed when the run stopped
 	Unchanged    int64 // skipped by --state: the API already holds them
 	NotAttempted int64 // read but never sent (the run stopped first)
-	Merged       int64 // folded into a later row of the same key
+	// Merged counts rows sent inside one item with other rows of their
+	// key; each of them also counts as delivered, rejected or failed, so
+	// it is not added to the others.
+	Merged int64
 }
 
 // Requests counts a run's requests, retries included, by answer.

@@ -2,90 +2,30 @@ package metrics
 
 import (
 	"context"
-	"errors"
-	"io"
 	"net/http"
 	"net/http/httptest"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	dto "github.com/prometheus/client_model/go"
-	"github.com/prometheus/common/expfmt"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/talonsync/talonsync/internal/metrics/metricstest"
 )
 
-// fakeGateway is an in-process Pushgateway: PUT replaces a group's metric
-// families, POST replaces only the families it sends, as the real one does.
-type fakeGateway struct {
-	mu     sync.Mutex
-	status int // answer; 0 means 200
-	pushes []pushed
-	groups map[string]map[string]*dto.MetricFamily // by URL path
-}
-
-type pushed struct {
-	method, path string
-	families     map[string]*dto.MetricFamily
-}
-
-func newFakeGateway(t *testing.T) (*fakeGateway, *httptest.Server) {
-	g := &fakeGateway{groups: map[string]map[string]*dto.MetricFamily{}}
+// newGateway starts an in-process Pushgateway, stopped at the end of the test.
+func newGateway(t *testing.T) (*metricstest.Gateway, *httptest.Server) {
+	g := metricstest.NewGateway()
 	srv := httptest.NewServer(g)
 	t.Cleanup(srv.Close)
 	return g, srv
 }
 
-func (g *fakeGateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	fams := map[string]*dto.MetricFamily{}
-	dec := expfmt.NewDecoder(r.Body, expfmt.ResponseFormat(r.Header))
-	for {
-		mf := &dto.MetricFamily{}
-		err := dec.Decode(mf)
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
-		}
-		fams[mf.GetName()] = mf
-	}
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	g.pushes = append(g.pushes, pushed{method: r.Method, path: r.URL.Path, families: fams})
-	if g.status != 0 {
-		http.Error(w, "injected", g.status)
-		return
-	}
-	group := g.groups[r.URL.Path]
-	switch {
-	case r.Method == http.MethodPut || group == nil:
-		group = map[string]*dto.MetricFamily{}
-	case r.Method != http.MethodPost:
-		http.Error(w, "method", http.StatusMethodNotAllowed)
-		return
-	}
-	for name, mf := range fams {
-		group[name] = mf
-	}
-	g.groups[r.URL.Path] = group
-	w.WriteHeader(http.StatusOK)
-}
-
-func (g *fakeGateway) all() []pushed {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	return append([]pushed(nil), g.pushes...)
-}
-
-func (g *fakeGateway) group(path string) map[string][]series {
-	g.mu.Lock()
-	defer g.mu.Unlock()
+// series turns metric families into series, as parseFile does.
+func seriesOf(fams map[string]*dto.MetricFamily) map[string][]series {
 	out := map[string][]series{}
-	for name, mf := range g.groups[path] {
+	for name, mf := range fams {
 		for _, m := range mf.GetMetric() {
 			s := series{labels: map[string]string{}, value: m.GetGauge().GetValue()}
 			for _, l := range m.GetLabel() {
@@ -97,17 +37,18 @@ func (g *fakeGateway) group(path string) map[string][]series {
 	return out
 }
 
-const catalogGroup = "/metrics/job/talonsync/entity/catalog/target/42"
+// catalogGroup is the grouping key of successRun's pushes.
+var catalogGroup = map[string]string{"job": DefaultJob, LabelEntity: "catalog", LabelTarget: "42"}
 
 func TestPushSuccess(t *testing.T) {
-	g, srv := newFakeGateway(t)
+	g, srv := newGateway(t)
 	require.NoError(t, Push(context.Background(), PushConfig{URL: srv.URL, HTTPClient: srv.Client()}, successRun()))
-	ps := g.all()
+	ps := g.Pushes()
 	require.Len(t, ps, 1)
-	assert.Equal(t, http.MethodPut, ps[0].method)
-	assert.Equal(t, catalogGroup, ps[0].path)
-	assert.Len(t, ps[0].families, 7)
-	for name, mf := range ps[0].families {
+	assert.Equal(t, http.MethodPut, ps[0].Method)
+	assert.Equal(t, catalogGroup, ps[0].Grouping)
+	assert.Len(t, ps[0].Families, 7)
+	for name, mf := range ps[0].Families {
 		assert.Equal(t, dto.MetricType_GAUGE, mf.GetType(), name)
 		for _, m := range mf.GetMetric() {
 			for _, l := range m.GetLabel() {
@@ -115,7 +56,7 @@ func TestPushSuccess(t *testing.T) {
 			}
 		}
 	}
-	fams := g.group(catalogGroup)
+	fams := seriesOf(g.Group(catalogGroup))
 	assert.Equal(t, 990.0, value(t, fams, NameRows, map[string]string{LabelOutcome: "delivered"}))
 	assert.Equal(t, 2.0, value(t, fams, NameRequests, map[string]string{LabelClass: "429"}))
 	assert.Equal(t, unix(t1), value(t, fams, NameLastSuccess, nil))
@@ -125,17 +66,17 @@ func TestPushSuccess(t *testing.T) {
 // last success: the gateway still holds the success's timestamp, and the
 // failure's exit code.
 func TestPushFailureKeepsLastSuccess(t *testing.T) {
-	g, srv := newFakeGateway(t)
+	g, srv := newGateway(t)
 	cfg := PushConfig{URL: srv.URL, HTTPClient: srv.Client()}
 	require.NoError(t, Push(context.Background(), cfg, successRun()))
 	f := endedAt(failed(successRun()), t1.Add(24*time.Hour))
 	require.NoError(t, Push(context.Background(), cfg, f))
 
-	ps := g.all()
+	ps := g.Pushes()
 	require.Len(t, ps, 2)
-	assert.Equal(t, http.MethodPost, ps[1].method)
-	assert.NotContains(t, ps[1].families, NameLastSuccess)
-	fams := g.group(catalogGroup)
+	assert.Equal(t, http.MethodPost, ps[1].Method)
+	assert.NotContains(t, ps[1].Families, NameLastSuccess)
+	fams := seriesOf(g.Group(catalogGroup))
 	assert.Equal(t, unix(t1), value(t, fams, NameLastSuccess, nil))
 	assert.Equal(t, 1.0, value(t, fams, NameExitCode, nil))
 	assert.Equal(t, unix(f.End), value(t, fams, NameLastRun, nil))
@@ -143,26 +84,24 @@ func TestPushFailureKeepsLastSuccess(t *testing.T) {
 	// A failure that knows its last success replaces the group with it.
 	f.LastSuccess = t0
 	require.NoError(t, Push(context.Background(), cfg, f))
-	assert.Equal(t, http.MethodPut, g.all()[2].method)
-	assert.Equal(t, unix(t0), value(t, g.group(catalogGroup), NameLastSuccess, nil))
+	assert.Equal(t, http.MethodPut, g.Pushes()[2].Method)
+	assert.Equal(t, unix(t0), value(t, seriesOf(g.Group(catalogGroup)), NameLastSuccess, nil))
 }
 
 func TestPushGrouping(t *testing.T) {
-	g, srv := newFakeGateway(t)
+	g, srv := newGateway(t)
 	r := successRun()
 	r.Entity, r.Target = "profiles", ""
-	cfg := PushConfig{URL: srv.URL + "/", Job: "nightly-crm", Grouping: map[string]string{"instance": "eu-1"}, HTTPClient: srv.Client()}
+	cfg := PushConfig{URL: srv.URL + "/", Job: "nightly-crm", Grouping: map[string]string{"instance": "eu-1", "shard": "2/4", "note": "a b+c"}, HTTPClient: srv.Client()}
 	require.NoError(t, Push(context.Background(), cfg, r))
-	ps := g.all()
+	ps := g.Pushes()
 	require.Len(t, ps, 1)
-	assert.True(t, strings.HasPrefix(ps[0].path, "/metrics/job/nightly-crm/"), ps[0].path)
-	assert.Contains(t, ps[0].path, "/entity/profiles")
-	assert.Contains(t, ps[0].path, "/instance/eu-1")
-	assert.NotContains(t, ps[0].path, "target")
+	assert.Equal(t, map[string]string{"job": "nightly-crm", LabelEntity: "profiles", "instance": "eu-1", "shard": "2/4", "note": "a b+c"}, ps[0].Grouping,
+		"values with a slash or a space survive the client's encoding")
 }
 
 func TestPushErrors(t *testing.T) {
-	g, srv := newFakeGateway(t)
+	g, srv := newGateway(t)
 	ctx := context.Background()
 	tests := []struct {
 		name string
@@ -183,15 +122,14 @@ func TestPushErrors(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			g.mu.Lock()
-			g.status, g.pushes = http.StatusInternalServerError, nil
-			g.mu.Unlock()
+			g.SetStatus(http.StatusInternalServerError)
+			g.Reset()
 			c := ctx
 			if tc.ctx != nil {
 				c = tc.ctx()
 			}
 			assert.Error(t, Push(c, tc.cfg, successRun()))
-			assert.Equal(t, tc.sent, len(g.all()) > 0)
+			assert.Equal(t, tc.sent, len(g.Pushes()) > 0)
 		})
 	}
 }

@@ -160,7 +160,7 @@ func (s *Server) parsePayload(a *catalogAction, raw json.RawMessage) []errEntry 
 			a.filters = append(a.filters, fl)
 		}
 	}
-	errs = append(errs, s.opts.Schema.checkAttrs(SchemaCatalog, a.p.Attributes, ptr+"/attributes")...)
+	errs = append(errs, s.currentSchema().checkAttrs(SchemaCatalog, a.p.Attributes, ptr+"/attributes")...)
 	compactAttrs(a.p.Attributes)
 	return errs
 }

@@ -17,4 +17,6 @@
 //	GET  /emulator/stats   Stats as JSON
 //	POST /emulator/reset   empty the state and the counters
 //	POST /emulator/save    write Options.StateFile now
+//	GET  /emulator/schema  the attribute Schema as JSON
+//	PUT  /emulator/schema  replace it (a body in the --schema file's shape; see SetSchema)
 package emulator

@@ -38,7 +38,7 @@ func (s *Server) parseFilter(raw json.RawMessage, ptr string) (filter, []errEntr
 	if !validName(tf.Attr) {
 		return f, []errEntry{ptrEntry("invalid filter", fmt.Sprintf("attr %q is not a valid attribute name", tf.Attr), ptr+"/attr")}
 	}
-	if types := s.opts.Schema[SchemaCatalog]; types != nil {
+	if types := s.currentSchema()[SchemaCatalog]; types != nil {
 		if _, ok := types[tf.Attr]; !ok {
 			return f, []errEntry{ptrEntry("unknown attribute", fmt.Sprintf("catalog attribute %q does not exist", tf.Attr), ptr+"/attr")}
 		}

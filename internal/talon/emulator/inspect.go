@@ -1,7 +1,9 @@
 package emulator
 
 import (
+	"bytes"
 	"encoding/json"
+	"io"
 	"net/http"
 )
 
@@ -14,12 +16,21 @@ func (s *Server) serveInspect(w http.ResponseWriter, r *http.Request) {
 		method = http.MethodGet
 	case "/emulator/reset", "/emulator/save":
 		method = http.MethodPost
+	case "/emulator/schema":
+		method = http.MethodGet
+		if r.Method == http.MethodPut {
+			method = http.MethodPut
+		}
 	default:
 		inspectAnswer(w, notFound(r.URL.Path))
 		return
 	}
 	if r.Method != method {
-		w.Header().Set("Allow", method)
+		allow := method
+		if r.URL.Path == "/emulator/schema" {
+			allow = "GET, PUT"
+		}
+		w.Header().Set("Allow", allow)
 		inspectAnswer(w, newError(http.StatusMethodNotAllowed, "method not allowed",
 			entry("method not allowed", r.Method+" "+r.URL.Path+" is not allowed; use "+method, source{})))
 		return
@@ -34,6 +45,12 @@ func (s *Server) serveInspect(w http.ResponseWriter, r *http.Request) {
 	case "/emulator/reset":
 		s.Reset()
 		w.WriteHeader(http.StatusNoContent)
+	case "/emulator/schema":
+		if r.Method == http.MethodPut {
+			s.putSchema(w, r)
+			return
+		}
+		inspectJSON(w, s.currentSchema(), true)
 	case "/emulator/save":
 		if s.opts.StateFile == "" {
 			inspectAnswer(w, newError(http.StatusConflict, "no state file configured",
@@ -46,6 +63,28 @@ func (s *Server) serveInspect(w http.ResponseWriter, r *http.Request) {
 		}
 		w.WriteHeader(http.StatusNoContent)
 	}
+}
+
+// putSchema replaces the schema with the request's body, a Schema in the
+// shape of the --schema file.
+func (s *Server) putSchema(w http.ResponseWriter, r *http.Request) {
+	b, err := io.ReadAll(io.LimitReader(r.Body, maxBodyBytes))
+	if err != nil {
+		inspectAnswer(w, newError(http.StatusBadRequest, "invalid schema", entry("invalid schema", err.Error(), source{})))
+		return
+	}
+	var sc Schema
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	err = dec.Decode(&sc)
+	if err == nil {
+		err = s.SetSchema(sc)
+	}
+	if err != nil {
+		inspectAnswer(w, newError(http.StatusBadRequest, "invalid schema", entry("invalid schema", err.Error(), source{})))
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
 }
 
 func inspectJSON(w http.ResponseWriter, v any, indent bool) {

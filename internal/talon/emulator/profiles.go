@@ -65,7 +65,7 @@ func (s *Server) serveProfiles(w http.ResponseWriter, r *http.Request, body []by
 			}
 		}
 		if e == nil {
-			e = s.opts.Schema.checkAttrs(SchemaProfiles, it.p.Attributes, ptr+"/attributes")
+			e = s.currentSchema().checkAttrs(SchemaProfiles, it.p.Attributes, ptr+"/attributes")
 			compactAttrs(it.p.Attributes)
 		}
 		if e != nil {

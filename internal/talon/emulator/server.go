@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/talonsync/talonsync/internal/talon"
@@ -39,7 +40,8 @@ type Options struct {
 	// Audiences are the known audience IDs. Default [1, 2, 3]. Audiences
 	// found in a loaded StateFile are known too.
 	Audiences []int64
-	// Schema, when set for an entity, restricts attribute names and types.
+	// Schema, when set for an entity, restricts attribute names and types;
+	// SetSchema changes it later.
 	Schema Schema
 	// Faults are the injected faults; SetFaults changes them later.
 	Faults Faults
@@ -79,7 +81,8 @@ type Server struct {
 	bucket    tokenBucket
 	capacity  capacityGate
 	// now is the rate limit's clock; tests replace it.
-	now func() time.Time
+	now    func() time.Time
+	schema atomic.Pointer[Schema] // the current Options.Schema; see SetSchema
 
 	mu sync.Mutex // guards st
 	st store
@@ -136,8 +139,8 @@ func New(opts Options) (*Server, error) {
 		}
 		s.audiences[id] = true
 	}
-	if err := opts.Schema.validate(); err != nil {
-		return nil, fmt.Errorf("emulator: %w", err)
+	if err := s.SetSchema(opts.Schema); err != nil {
+		return nil, err
 	}
 	if err := opts.Faults.validate(); err != nil {
 		return nil, fmt.Errorf("emulator: %w", err)

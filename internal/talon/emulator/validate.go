@@ -47,6 +47,31 @@ func LoadSchema(path string) (Schema, error) {
 	return s, nil
 }
 
+// SetSchema replaces the attribute schema, as creating or deleting custom
+// attributes in the Campaign Manager does: requests validated after it
+// returns see the new one. The schema is copied. An invalid schema is an
+// error and changes nothing; a nil one accepts any valid attribute name.
+func (s *Server) SetSchema(sc Schema) error {
+	if err := sc.validate(); err != nil {
+		return fmt.Errorf("emulator: %w", err)
+	}
+	c := make(Schema, len(sc))
+	for entity, attrs := range sc {
+		c[entity] = maps.Clone(attrs)
+	}
+	s.schema.Store(&c)
+	return nil
+}
+
+// currentSchema is the schema requests are validated against now; nil
+// for a Server not made by New.
+func (s *Server) currentSchema() Schema {
+	if p := s.schema.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
 func (sc Schema) validate() error {
 	for entity, attrs := range sc {
 		if entity != SchemaCatalog && entity != SchemaProfiles {

@@ -2,6 +2,7 @@ package emulator
 
 import (
 	"encoding/json"
+	"net/http"
 	"os"
 	"path/filepath"
 	"testing"
@@ -101,4 +102,65 @@ func TestNullAttributeRefused(t *testing.T) {
 	a := do(t, s, "PUT", profilesPath, profilesBody(`{"integrationId":"a","attributes":{"N":null,"M":[null]}}`))
 	require.Equal(t, 400, a.status, "body %s", a.body)
 	assert.Equal(t, []string{"/customerProfiles/0/attributes/N"}, pointers(t, a))
+}
+
+// TestSetSchema: an attribute created at run time is accepted from then on,
+// in profiles, catalog items and catalog filters; the caller's map is
+// copied; an invalid schema changes nothing.
+func TestSetSchema(t *testing.T) {
+	s := start(t, Options{Schema: Schema{SchemaProfiles: {"Age": "number"}, SchemaCatalog: {}}})
+	profile := `{"customerProfiles":[{"integrationId":"p1","attributes":{"Tier":"gold"}}]}`
+	item := `{"actions":[{"type":"ADD","payload":{"sku":"a","attributes":{"Tier":"gold"}}}]}`
+	filter := `{"actions":[{"type":"REMOVE_MANY","payload":{"filters":[{"attr":"Tier","op":"EQ","value":"gold"}]}}]}`
+	requests := []struct{ method, path, body string }{
+		{http.MethodPut, "/v2/customer_profiles", profile},
+		{http.MethodPut, "/v1/catalogs/1/sync", item},
+		{http.MethodPut, "/v1/catalogs/1/sync", filter},
+	}
+	for _, r := range requests {
+		a := do(t, s, r.method, r.path, r.body)
+		require.Equal(t, http.StatusBadRequest, a.status, "%s: %s", r.body, a.body)
+		assert.Contains(t, string(a.body), `\"Tier\" does not exist`)
+	}
+
+	sc := Schema{SchemaProfiles: {"Age": "number", "Tier": "string"}, SchemaCatalog: {"Tier": "string"}}
+	require.NoError(t, s.SetSchema(sc))
+	sc[SchemaProfiles]["Tier"] = "number" // the server holds its own copy
+	for _, r := range requests {
+		a := do(t, s, r.method, r.path, r.body)
+		assert.Less(t, a.status, 300, "%s: %s", r.body, a.body)
+	}
+	assert.JSONEq(t, `"gold"`, string(s.State().Profiles["p1"].Attributes["Tier"]))
+
+	assert.Error(t, s.SetSchema(Schema{"sessions": nil}))
+	assert.Error(t, s.SetSchema(Schema{SchemaProfiles: {"Tier": "color"}}))
+	a := do(t, s, http.MethodPut, "/v2/customer_profiles", profile)
+	assert.Less(t, a.status, 300, "an invalid schema left the current one: %s", a.body)
+
+	require.NoError(t, s.SetSchema(nil))
+	a = do(t, s, http.MethodPut, "/v2/customer_profiles", `{"customerProfiles":[{"integrationId":"p2","attributes":{"Anything":1}}]}`)
+	assert.Less(t, a.status, 300, "a nil schema accepts any valid name: %s", a.body)
+}
+
+func TestSchemaEndpoint(t *testing.T) {
+	s := start(t, Options{Schema: Schema{SchemaProfiles: {"Age": "number"}}})
+	a := do(t, s, http.MethodGet, "/emulator/schema", "")
+	require.Equal(t, http.StatusOK, a.status)
+	assert.JSONEq(t, `{"profiles":{"Age":"number"}}`, string(a.body))
+
+	a = do(t, s, http.MethodPut, "/emulator/schema", `{"profiles":{"Age":"number","Tier":"string"}}`, "Authorization", "")
+	require.Equal(t, http.StatusNoContent, a.status, "%s", a.body)
+	assert.Equal(t, Schema{SchemaProfiles: {"Age": "number", "Tier": "string"}}, s.currentSchema())
+
+	for _, body := range []string{`{"sessions":{}}`, `{"profiles":{"Tier":"color"}}`, `{"profiles":`, `[]`} {
+		a = do(t, s, http.MethodPut, "/emulator/schema", body)
+		assert.Equal(t, http.StatusBadRequest, a.status, body)
+		assert.Contains(t, decodeError(t, a).Message, "invalid schema")
+	}
+	assert.Equal(t, Schema{SchemaProfiles: {"Age": "number", "Tier": "string"}}, s.currentSchema(), "a refused body changes nothing")
+
+	a = do(t, s, http.MethodPost, "/emulator/schema", `{}`)
+	assert.Equal(t, http.StatusMethodNotAllowed, a.status)
+	assert.Equal(t, "GET, PUT", a.header.Get("Allow"))
+	assert.Zero(t, s.Stats().RequestsTotal, "inspection requests are not counted")
 }
