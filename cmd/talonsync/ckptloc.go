@@ -30,15 +30,15 @@ type checkpointLoc struct {
 	lock  *checkpoint.Lock // a local file
 	owned *blob.Owned      // an object
 
-	mu       sync.Mutex
-	latest   []byte // an object: the newest checkpoint the run wrote
-	dirty    bool   // latest is not uploaded yet
+	mu     sync.Mutex
+	latest []byte // an object: the newest checkpoint the run wrote
+	dirty  bool   // latest is not uploaded yet
 	// held is what the next upload saves, when hold fixed it (see hold).
 	held      []byte
 	heldDirty bool
 	holding   bool
-	claimed  bool   // this run claimed the object
-	released bool   // the final upload released it
+	claimed   bool // this run claimed the object
+	released  bool // the final upload released it
 }
 
 // openCheckpointLoc takes hold of --checkpoint and returns what it holds,
