@@ -116,7 +116,13 @@ func TestS3ResumeAfterKillReadsFromTheOffset(t *testing.T) {
 
 	srv.SetFaults(emulator.Faults{})
 	gets := len(inputGets(s3, "feeds/items.csv"))
-	res := runCLI(t, srv.URL(), testKey, c)
+	// The resumed run waits an upload interval and a margin (its own
+	// interval: 3s + 1.5s) from the killed run's last upload before it
+	// takes the checkpoint over; long enough that it is still waiting when
+	// it starts, however loaded the machine.
+	require.Less(t, time.Since(cp.UpdatedAt), 4*time.Second, "the killed run's last upload is recent")
+	c2 := s3Run(s3, t, input, "--upload-interval", "3s")
+	res := runCLI(t, srv.URL(), testKey, c2)
 	require.Equal(t, fx.wantCode(), res.Code, res.Stderr)
 	assert.Contains(t, res.Stderr, "resuming from checkpoint s3://bkt/ckpt/feed.ckpt")
 	assert.Contains(t, res.Stderr, "did not release it", "a killed run's checkpoint is taken over after an upload interval")
