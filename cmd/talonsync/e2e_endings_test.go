@@ -20,6 +20,7 @@ import (
 // run within about ten seconds, with exit 1 and a message that names the
 // host and the cause.
 func TestE2EUnreachable(t *testing.T) {
+	t.Parallel()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	closed := "http://" + l.Addr().String()
@@ -40,6 +41,7 @@ func TestE2EUnreachable(t *testing.T) {
 		{"https to a plain HTTP server", tlsOnPlain, "HTTP"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel() // each waits out the unreachable period
 			rep := filepath.Join(t.TempDir(), "r.json")
 			start := time.Now()
 			res := runCLI(t, tc.url, testKey, cli{args: []string{"profiles", "--report", rep, in}})

@@ -558,9 +558,11 @@ func TestE2ESyncFaults(t *testing.T) {
 		// re-apply, a request that was applied before its connection was cut.
 		exactlyOnce bool
 	}{
-		{w: esCatalogWorkload(21, 5000, 5000)},
+		// Random 429s lower the rate the run learns, so each run is kept
+		// to some tens of requests.
+		{w: esCatalogWorkload(21, 2000, 2000)},
 		{w: esProfilesWorkload(22, 5000, 2500), retryAfter: true, exactlyOnce: true},
-		{w: esAudiencesWorkload(23, 5000, 2500)},
+		{w: esAudiencesWorkload(23, 2500, 1250)},
 	}
 	for _, tc := range tests {
 		w := tc.w
