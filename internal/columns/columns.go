@@ -72,8 +72,9 @@ func Field(e Entity, name string) (string, bool) {
 }
 
 // ValidAttribute reports whether s is a valid attribute name: ^[A-Za-z]\w*$.
-func ValidAttribute(s string) bool {
-	if s == "" {
+// It takes bytes too, so that a reader checks a name without a copy.
+func ValidAttribute[T string | []byte](s T) bool {
+	if len(s) == 0 {
 		return false
 	}
 	for i := 0; i < len(s); i++ {

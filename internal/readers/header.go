@@ -93,23 +93,6 @@ type plan struct {
 	mapping string
 }
 
-// validName reports whether s is a valid attribute name: ^[A-Za-z]\w*$.
-func validName[T string | []byte](s T) bool {
-	if len(s) == 0 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z':
-		case i > 0 && (c == '_' || (c >= '0' && c <= '9')):
-		default:
-			return false
-		}
-	}
-	return true
-}
-
 // buildPlan checks a CSV header against o.Entity and o.Columns. Without a
 // mapping, a column is a reserved name (see reservedKind), an attribute
 // `Name` or `Name:type`, or, when its header cell is empty, unnamed; names
@@ -235,7 +218,7 @@ func defaultColumn(e Entity, cell string) (col column, target string, err error)
 	if e == EntityAudiences {
 		return col, "", bad("not a column of audiences (profileIntegrationId, audienceId, action)")
 	}
-	if !validName(base) {
+	if !columns.ValidAttribute(base) {
 		return col, "", bad("invalid attribute name (want ^[A-Za-z]\\w*$)")
 	}
 	typ := attrString

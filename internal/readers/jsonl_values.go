@@ -1,6 +1,7 @@
 package readers
 
 import (
+	"github.com/talonsync/talonsync/internal/columns"
 	"strconv"
 	"time"
 )
@@ -57,7 +58,7 @@ func scanAttributes(b []byte, i, depth int, names []name) (int, error) {
 	var slow nameSet // past names' capacity, or after a name with escapes
 	for it.nextKey() {
 		attr := it.name()
-		if !validName(attr) {
+		if !columns.ValidAttribute(attr) {
 			return i, badValue(string(attr), "is not a valid attribute name (want ^[A-Za-z]\\w*$)")
 		}
 		if len(names) < cap(names) && !it.esc {
@@ -221,7 +222,7 @@ func scanFilter(b []byte, i, depth, n int) (int, error) {
 		switch bit {
 		case fAttr:
 			s, ok := stringValue(v)
-			if !ok || !validName(s) {
+			if !ok || !columns.ValidAttribute(s) {
 				return i, at("filters", n, &pathError{path: "attr", err: badValue(string(v), "is not an attribute name (a string like ^[A-Za-z]\\w*$)")})
 			}
 		case fOp:
