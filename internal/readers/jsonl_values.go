@@ -1,9 +1,10 @@
 package readers
 
 import (
-	"github.com/talonsync/talonsync/internal/columns"
 	"strconv"
 	"time"
+
+	"github.com/talonsync/talonsync/internal/columns"
 )
 
 // The checks of the JSONL values talonsync passes on as they are, each
