@@ -241,9 +241,12 @@ func (j *retryJob) execute(ctx context.Context) (batch.Result, error) {
 }
 
 // rowsText is "1 row" or "n rows".
-func rowsText(n int64) string {
+func rowsText(n int64) string { return counted(n, "row", "rows") }
+
+// counted is n with the noun for its number: "1 request", "3 requests".
+func counted(n int64, one, many string) string {
 	if n == 1 {
-		return "1 row"
+		return "1 " + one
 	}
-	return fmt.Sprintf("%d rows", n)
+	return fmt.Sprintf("%d %s", n, many)
 }

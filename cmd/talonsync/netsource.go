@@ -230,7 +230,7 @@ func (s *netSource) complete() (ok bool, reason string) {
 	case !s.eof || s.readErr != nil:
 		return false, "the input was not read to its end"
 	case s.rejected > 0:
-		return false, fmt.Sprintf("%d rows could not be read, so their keys are unknown", s.rejected)
+		return false, rowsText(s.rejected) + " could not be read, so their keys are unknown"
 	case s.inc.bulk:
 		return false, "the input holds PATCH_MANY or REMOVE_MANY rows"
 	}

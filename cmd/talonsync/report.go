@@ -223,8 +223,9 @@ func (r *report) summary(log *slog.Logger, o *syncOptions) {
 	if r.DryRun {
 		mode = " (dry run: nothing was sent)"
 	}
-	log.Info(fmt.Sprintf("talonsync %s: %d read, %s, %d rejected, %s in %.1fs (%.0f rows/s), %d requests, %d retries%s",
-		r.Entity, r.Read, sent, r.Rejected, failed, r.RunElapsedSeconds, r.RowsPerSecond, r.Requests, r.Retries, mode),
+	log.Info(fmt.Sprintf("talonsync %s: %d read, %s, %d rejected, %s in %.1fs (%.0f rows/s), %s, %s%s",
+		r.Entity, r.Read, sent, r.Rejected, failed, r.RunElapsedSeconds, r.RowsPerSecond,
+		counted(r.Requests, "request", "requests"), counted(r.Retries, "retry", "retries"), mode),
 		slog.Group("summary",
 			"entity", r.Entity, "read", r.Read, "delivered", r.Delivered, "unchanged", r.Unchanged, "rejected", r.Rejected,
 			"failed", r.Failed, "not_attempted", r.NotAttempted, "would_send", r.WouldSend,

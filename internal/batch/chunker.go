@@ -42,6 +42,9 @@ type chunker struct {
 	merge MergeFunc
 	// merges counts the rows merged.
 	merges int64
+	// emitted is set once a batch left; until then the input's end
+	// repacks the lanes' rows (see repack).
+	emitted bool
 }
 
 type lane struct {
@@ -270,6 +273,7 @@ func (c *chunker) emitAt(li, i int) error {
 			delete(l.last, h)
 		}
 	}
+	c.emitted = true
 	out := &batch{lane: li, typ: b.typ, rows: b.rows, merged: b.merged}
 	// The rows now belong to emit; the openBatch shell is reused with a
 	// fresh slice.
@@ -298,6 +302,7 @@ func (c *chunker) addBulk(r readers.Row) error {
 func (c *chunker) flushBulk() error {
 	b := c.bulk
 	c.bulk = nil
+	c.emitted = true
 	return c.emit(b)
 }
 
@@ -312,10 +317,14 @@ func (c *chunker) flushLanes() error {
 	return nil
 }
 
-// flush emits every open batch, in order. Call it when the input ends.
+// flush emits every open batch, in order, repacked (see repack) when none
+// left before. Call it when the input ends.
 func (c *chunker) flush() error {
 	if c.bulk != nil {
 		return c.flushBulk()
+	}
+	if !c.emitted && len(c.lanes) > 1 {
+		return c.repack()
 	}
 	return c.flushLanes()
 }

@@ -61,6 +61,7 @@ func checkInvariants(t *testing.T, size int, rows []readers.Row, batches []*batc
 	seen := make(map[int64]bool)
 	lastPos := make(map[string]int) // key -> emission index of its latest row
 	lastSeq := make(map[string]int64)
+	laneOf := make(map[string]int) // a key's rows are all sent by one lane
 	for i, b := range batches {
 		assert.LessOrEqual(t, len(b.rows), size, "batch %d too big", i)
 		assert.NotEmpty(t, b.rows)
@@ -75,6 +76,11 @@ func checkInvariants(t *testing.T, size int, rows []readers.Row, batches []*batc
 					assert.Greater(t, r.Seq, lastSeq[r.Item.Key], "key %s out of file order", r.Item.Key)
 				}
 				lastPos[r.Item.Key], lastSeq[r.Item.Key] = i, r.Seq
+				if l, ok := laneOf[r.Item.Key]; ok && !b.barrier {
+					assert.Equal(t, l, b.lane, "key %s in two lanes", r.Item.Key)
+				} else if !b.barrier {
+					laneOf[r.Item.Key] = b.lane
+				}
 			}
 			assert.False(t, seen[r.Seq], "row %d emitted twice", r.Seq)
 			seen[r.Seq] = true

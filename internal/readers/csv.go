@@ -70,6 +70,9 @@ func (r *Reader) nextCSV() (Row, error) {
 	row := Row{Line: line, Resume: resume}
 	if n := len(rec); n != len(r.header) && (n < r.plan.minFields || n > len(r.header)) {
 		detail := fmt.Sprintf("%d fields, header has %d", len(rec), len(r.header))
+		if len(rec) == 1 {
+			detail = fmt.Sprintf("1 field, header has %d", len(r.header))
+		}
 		if m := r.sc.multi; m != 0 {
 			// A quote that lacks its closing one can pull the lines of later
 			// rows into this one, until another quote ends it.

@@ -52,7 +52,7 @@ func TestCSVUnnamedColumns(t *testing.T) {
 	})
 	t.Run("a row must still have every named column", func(t *testing.T) {
 		rows, _ := readWarn(t, "sku;price;;\nA\n", opts)
-		assert.Equal(t, []string{`ERR line 2: wrong number of fields: 1 fields, header has 4`}, summary(rows))
+		assert.Equal(t, []string{`ERR line 2: wrong number of fields: 1 field, header has 4`}, summary(rows))
 	})
 }
 

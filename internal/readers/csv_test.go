@@ -96,7 +96,7 @@ func TestCSVProfiles(t *testing.T) {
 			name: "field count, bare quote, NUL, invalid UTF-8; reading goes on",
 			in:   "integrationId,A\nu1\nu2,a\"b\nu3,\"a\"b\nu4,a\x00b\nu5,\xff\nu6,ok\n",
 			want: []string{
-				`ERR line 2: wrong number of fields: 1 fields, header has 2`,
+				`ERR line 2: wrong number of fields: 1 field, header has 2`,
 				`ERR line 3: column "A": bare " in non-quoted-field (line 3, byte 5)`,
 				`ERR line 4: column "A": extraneous or missing " in quoted-field (line 4, byte 6)`,
 				`ERR line 5: column "A": value "a\x00b" holds a NUL byte`,
