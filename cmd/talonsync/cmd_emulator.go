@@ -38,7 +38,9 @@ account. Point talonsync at it with --base-url http://ADDR and
 TALON_API_KEY=<--api-key>.
 
 Inspection endpoints (no auth): GET /emulator/state, GET /emulator/stats,
-POST /emulator/reset, POST /emulator/save (with --state).`,
+POST /emulator/reset, POST /emulator/save (with --state),
+GET /emulator/schema and PUT /emulator/schema (the attribute schema; PUT
+replaces it, as creating an attribute in Talon.One does).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			opts, err := o.options()

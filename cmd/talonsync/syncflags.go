@@ -106,7 +106,7 @@ func (o *syncOptions) addFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.APIKeyFile, "api-key-file", "", "read the API key from this file (default: $TALON_API_KEY)")
 	fs.BoolVar(&o.AllowInsecure, "allow-insecure-http", false, "allow an http:// base URL to a host that is not loopback (the key crosses the network in clear)")
 
-	fs.StringVar(&o.Format, "format", "", "input format: csv or jsonl (default: from the file extension; required for stdin)")
+	fs.StringVar(&o.Format, "format", "", "input format: csv, tsv, jsonl or ndjson (default: from the file extension; required for stdin)")
 	fs.StringVar(&o.Delimiter, "delimiter", o.Delimiter, `CSV delimiter, one character ("\t" or "tab" for tab; tab by default for .tsv files and --format tsv)`)
 	o.addInputFlags(fs)
 
