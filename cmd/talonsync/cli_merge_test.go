@@ -8,6 +8,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/talonsync/talonsync/internal/checkpoint"
 )
 
 // shardReport is the report of shard i of n of a catalog sync of rows rows
@@ -15,7 +17,8 @@ import (
 func shardReport(i, n int, outcome string, own, rows int64) report {
 	r := report{Outcome: outcome, ExitCode: outcomeCode[outcome], Entity: "catalog", Input: "s3://b/feed.csv",
 		Shard: shardName(i, n), Read: own, Delivered: own, RunRead: own, SkippedOtherShards: rows - own,
-		Requests: 2, Batches: 2, ElapsedSeconds: float64(10 + i), RunElapsedSeconds: float64(10 + i), Runs: 1}
+		Requests: 2, Batches: 2, ElapsedSeconds: float64(10 + i), RunElapsedSeconds: float64(10 + i), Runs: 1,
+		RequestsByClass: checkpoint.Answers{OK: 1, RateLimited: 1}, Merged: int64(i)}
 	return r
 }
 
@@ -71,9 +74,12 @@ func TestReportMerge(t *testing.T) {
 			assert.Equal(t, tc.outcome, m.Outcome)
 			assert.Equal(t, tc.code, m.ExitCode)
 			assert.Len(t, m.Parts, len(paths))
-			var read, delivered, rejected, failed, notAttempted int64
+			var read, delivered, rejected, failed, notAttempted, merged int64
+			var answers checkpoint.Answers
 			longest := 0.0
 			for _, r := range tc.reports {
+				merged += r.Merged
+				answers = answers.Add(r.RequestsByClass)
 				read += r.Read
 				delivered += r.Delivered
 				rejected += r.Rejected
@@ -86,6 +92,8 @@ func TestReportMerge(t *testing.T) {
 			assert.Equal(t, rejected, m.Rejected)
 			assert.Equal(t, failed, m.Failed)
 			assert.Equal(t, notAttempted, m.NotAttempted)
+			assert.Equal(t, merged, m.Merged)
+			assert.Equal(t, answers, m.RequestsByClass)
 			assert.Equal(t, longest, m.ElapsedSeconds, "the longest shard's")
 			if tc.errorHas != "" {
 				assert.Contains(t, m.Error, tc.errorHas)

@@ -184,6 +184,8 @@ func (m *mergedReport) add(r *report) {
 	m.Batches += r.Batches
 	m.Requests += r.Requests
 	m.Retries += r.Retries
+	m.RequestsByClass = m.RequestsByClass.Add(r.RequestsByClass)
+	m.Merged += r.Merged
 	m.RunRead += r.RunRead
 	m.ElapsedSeconds = max(m.ElapsedSeconds, r.ElapsedSeconds)
 	m.RunElapsedSeconds = max(m.RunElapsedSeconds, r.RunElapsedSeconds)

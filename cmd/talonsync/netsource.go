@@ -18,6 +18,11 @@ import (
 // of the state (one fsync) before their net effects are sent.
 const invalidateEvery = 1000
 
+// maxPending bounds the units one compare step makes pending, unchanged
+// keys' included, so that memory does not grow with a feed that changed
+// little.
+const maxPending = 16384
+
 // netSource is the batch.UnitSource of a --state run. It reads the input
 // into a group.Spool (rows rejected while reading go out at once), then
 // goes through the keys in the state's order: it folds each key's rows
@@ -128,12 +133,21 @@ func (s *netSource) endSegment(bulk *readers.Row) error {
 	return nil
 }
 
-// compare folds and compares keys until invalidateEvery of them changed
-// or the segment's keys are done, invalidates the changed ones in the
-// state, and makes their units pending.
+// compare folds and compares keys until invalidateEvery of them are to be
+// sent (new or changed), maxPending units are pending, or the segment's
+// keys are done; it invalidates the changed ones in the state and makes
+// their units pending. So memory stays bounded whatever the feed and the
+// state hold.
 func (s *netSource) compare() error {
 	var stale []string
-	for len(stale) < invalidateEvery && s.groups.NextKey() {
+	before := s.changed
+	done := true
+	for s.changed-before < invalidateEvery && len(s.pending) < maxPending {
+		if !s.groups.NextKey() {
+			done = true
+			break
+		}
+		done = false
 		changed, err := s.key()
 		if err != nil {
 			return err
@@ -151,7 +165,7 @@ func (s *netSource) compare() error {
 			return err
 		}
 	}
-	if len(stale) < invalidateEvery {
+	if done {
 		return s.segmentDone()
 	}
 	return nil
