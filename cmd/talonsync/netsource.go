@@ -135,8 +135,8 @@ func (s *netSource) endSegment(bulk *readers.Row) error {
 
 // compare folds and compares keys until invalidateEvery of them are to be
 // sent (new or changed), maxPending units are pending, or the segment's
-// keys are done; it invalidates the changed ones in the state and makes
-// their units pending. So memory stays bounded whatever the feed and the
+// keys are done; it invalidates in the state the keys sent with a value it
+// claims, and makes their units pending. So memory stays bounded whatever the feed and the
 // state hold.
 func (s *netSource) compare() error {
 	var stale []string
@@ -148,11 +148,11 @@ func (s *netSource) compare() error {
 			break
 		}
 		done = false
-		changed, err := s.key()
+		mustInvalidate, err := s.key()
 		if err != nil {
 			return err
 		}
-		if changed {
+		if mustInvalidate {
 			stale = append(stale, s.groups.Key())
 		}
 	}
@@ -172,8 +172,12 @@ func (s *netSource) compare() error {
 }
 
 // key folds the current key's rows and queues its units or its unchanged
-// rows. It reports whether the state held another value for the key.
-func (s *netSource) key() (changed bool, err error) {
+// rows. It reports whether the key's entry must be invalidated before its
+// units are sent: the state claims a value for it, which the sends may
+// change. That holds for a key sent again with the value it claims
+// (--refresh-after, --full) too: if the API refuses the item, its rows go
+// one by one and the API may end up holding neither value.
+func (s *netSource) key() (stale bool, err error) {
 	key := s.groups.Key()
 	s.keys++
 	s.folder.Reset()
@@ -209,7 +213,7 @@ func (s *netSource) key() (changed bool, err error) {
 	if len(items) > 1 {
 		s.inc.expect(key, items, v)
 	}
-	return verdict == state.KeyChanged, nil
+	return verdict != state.KeyNew, nil
 }
 
 // segmentDone ends a segment: the bulk row that ended it goes out alone,

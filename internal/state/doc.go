@@ -20,10 +20,10 @@
 //	for g.NextKey() { // keys in the state's order
 //		fold the key's records; v := state.ValueOf(key, unit items...)
 //		switch f.Compare(key, v, now.Add(-refreshAfter)) {
-//		case state.KeyUnchanged: // send nothing
-//		case state.KeyChanged: // f.Invalidate it with the batch's other
-//			// changed keys (one sync), then send
-//		case state.KeyNew, state.KeyRefresh: // send
+//		case state.KeyUnchanged: // send nothing (a full run: as KeyRefresh)
+//		case state.KeyChanged, state.KeyRefresh: // f.Invalidate it with
+//			// the batch's other such keys (one sync), then send
+//		case state.KeyNew: // send
 //		}
 //	}
 //	// when every unit of a key was delivered: f.Confirm(key, v, removes)

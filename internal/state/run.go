@@ -18,8 +18,9 @@ const (
 	// is unknown. Invalidate it, then send it.
 	KeyChanged
 	// KeyRefresh: the state holds this value, confirmed before the refresh
-	// horizon. Send it again (the entry already claims this value, so
-	// nothing to invalidate) and confirm it.
+	// horizon. Invalidate it, send it again and confirm it: the entry
+	// claims this value, but if the API refuses the item and its rows are
+	// sent one by one, the API may end up holding another.
 	KeyRefresh
 	// KeyUnchanged: the API holds this value, as confirmed since the
 	// horizon. Send nothing.
