@@ -3,7 +3,9 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -43,25 +45,52 @@ func (s *s3Server) manifest(t *testing.T, key string) (m stateManifest, ok bool)
 	return m, true
 }
 
-// stateEntries lays the state at key (its manifest) out in a new
-// directory as a local state, from the objects the manifest names, and
-// reads it as state inspect does: the keys the API holds, by key.
+// objects returns the bytes of the bucket's objects whose keys start
+// with prefix: what the bucket held at one moment.
+func (s *s3Server) objects(t require.TestingT, prefix string) map[string][]byte {
+	p := gofakes3.NewPrefix(&prefix, nil)
+	list, err := s.backend.ListBucket("bkt", &p, gofakes3.ListBucketPage{})
+	require.NoError(t, err)
+	out := map[string][]byte{}
+	for _, c := range list.Contents {
+		obj, err := s.backend.GetObject("bkt", c.Key, nil)
+		if err != nil {
+			continue // deleted meanwhile
+		}
+		b, err := io.ReadAll(obj.Contents)
+		obj.Contents.Close()
+		require.NoError(t, err)
+		out[c.Key] = b
+	}
+	return out
+}
+
+// stateEntries reads the state whose manifest is at key as state inspect
+// does: the keys the API holds, by key.
 func (s *s3Server) stateEntries(t *testing.T, key string) map[string]state.KeyInfo {
 	t.Helper()
-	m, ok := s.manifest(t, key)
-	require.True(t, ok, "no state at %s", key)
-	dir := t.TempDir()
-	path := filepath.Join(dir, "state")
+	return bucketStateEntries(t, s.objects(t, path.Dir(key)+"/"), key)
+}
+
+// bucketStateEntries lays the state at key (its manifest) out in a new
+// directory as a local state, from the objects the manifest names, and
+// reads it read-only.
+func bucketStateEntries(t *testing.T, objs map[string][]byte, key string) map[string]state.KeyInfo {
+	t.Helper()
+	var m stateManifest
+	require.Contains(t, objs, key, "no state")
+	require.NoError(t, json.Unmarshal(objs[key], &m))
+	path := filepath.Join(t.TempDir(), "state")
 	at := func(name string) string { return key[:strings.LastIndex(key, "/")+1] + name }
 	if m.Snapshot != "" {
-		b := s.get(t, at(m.Snapshot))
-		require.NotNil(t, b, "the manifest names %s", m.Snapshot)
+		b, ok := objs[at(m.Snapshot)]
+		require.True(t, ok, "the manifest names %s", m.Snapshot)
 		require.NoError(t, os.WriteFile(path, b, 0o600))
 	}
 	var journal []byte
 	for _, seg := range m.Journal {
-		b := s.get(t, at(seg))
-		require.NotNil(t, b, "the manifest names %s", seg)
+		b, ok := objs[at(seg)]
+		require.True(t, ok, "the manifest names %s", seg)
 		journal = append(journal, b...)
 	}
 	if journal != nil {

@@ -34,6 +34,7 @@ type incremental struct {
 	// bucket keeps a state in object storage up to date with file, its
 	// local copy; nil for a local state file.
 	bucket  *stateBucket
+	closed  bool
 	run     uint64
 	started time.Time
 	// refreshBefore: a confirmation older than this is sent again
@@ -194,9 +195,10 @@ func (o *syncOptions) stateIdentity() state.Identity {
 }
 
 func (inc *incremental) close() {
-	if inc == nil {
+	if inc == nil || inc.closed {
 		return
 	}
+	inc.closed = true
 	if inc.bucket != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), uploadTimeout)
 		inc.bucket.release(ctx)
