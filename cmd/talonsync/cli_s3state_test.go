@@ -115,6 +115,8 @@ func TestStateBucketLifecycle(t *testing.T) {
 	m, _ := s3.manifest(t, "u/s.state")
 	assert.Equal(t, a.bucket.token, m.Owner, "claimed")
 	assert.Empty(t, m.Journal)
+	require.NoError(t, a.bucket.push(t.Context(), false))
+	assert.Equal(t, []string{"u/s.state"}, s3.keys(t, "u/"), "a journal of its header alone is not uploaded")
 	confirm(t, a, "1", "A", "B", "C")
 	require.NoError(t, a.bucket.push(t.Context(), false))
 	m, _ = s3.manifest(t, "u/s.state")

@@ -100,6 +100,13 @@ func openStateFile(ctx context.Context, loc string) (*stateView, error) {
 			return nil, usage(fmt.Errorf("open state %s: %w", loc, blob.ErrNotExist))
 		}
 		v.m = &fs.m
+		if !fileExists(path) && !fileExists(state.JournalPath(path)) {
+			// A first run that has uploaded nothing yet: an empty state.
+			if err := state.Reset(path, state.Options{}); err != nil {
+				v.Close()
+				return nil, err
+			}
+		}
 	}
 	f, err := state.OpenFile(path, state.Options{ReadOnly: true})
 	if err != nil {
@@ -197,6 +204,7 @@ func (s *stateSummary) print(w io.Writer) error {
 	fmt.Fprintf(bw, "state file: %s\n", s.Path)
 	if s.Identity == nil {
 		fmt.Fprintln(bw, "empty: not used by any run yet")
+		s.printHeld(bw)
 		return bw.Flush()
 	}
 	fmt.Fprintf(bw, "entity:     %s\nbase URL:   %s\n", s.Identity.Entity, s.Identity.BaseURL)
@@ -217,9 +225,7 @@ func (s *stateSummary) print(w io.Writer) error {
 	for _, t := range slices.Sorted(maps.Keys(s.Targets)) {
 		fmt.Fprintf(bw, "  %s: %d\n", t, s.Targets[t])
 	}
-	if s.HeldSince != nil {
-		fmt.Fprintf(bw, "held:       by a run that last wrote it at %s (one still going, or one killed)\n", s.HeldSince.Format(time.RFC3339))
-	}
+	s.printHeld(bw)
 	if r := s.LastRun; r != nil {
 		status := "complete"
 		switch {
@@ -234,6 +240,13 @@ func (s *stateSummary) print(w io.Writer) error {
 		fmt.Fprintf(bw, "            %d read, %d delivered, %d unchanged, %d rejected, %d removed\n", r.Read, r.Delivered, r.Unchanged, r.Rejected, r.Pruned)
 	}
 	return bw.Flush()
+}
+
+// printHeld says that a run holds a state in object storage.
+func (s *stateSummary) printHeld(w io.Writer) {
+	if s.HeldSince != nil {
+		fmt.Fprintf(w, "held:       by a run that last wrote it at %s (one still going, or one killed)\n", s.HeldSince.Format(time.RFC3339))
+	}
 }
 
 // exportLine is one line of export.
@@ -292,4 +305,9 @@ func runStateReset(ctx context.Context, o *stateOptions) error {
 	}
 	o.log.Info(o.Path + " reset: it holds nothing now")
 	return nil
+}
+
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }

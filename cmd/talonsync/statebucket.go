@@ -54,6 +54,7 @@ type stateBucket struct {
 	file    *state.File
 	journal *os.File // the local journal, read for the segments
 	sent    int64    // the journal's bytes in segments
+	header  int64    // the journal's header: alone, it replays nothing
 	claimed bool
 	done    bool  // released: committed, or let go
 	lost    error // sticky: another run owns the state
@@ -100,7 +101,8 @@ func (b *stateBucket) awaitOwner(ctx context.Context, interval time.Duration) er
 		return nil
 	}
 	since := time.Since(b.read.UpdatedAt)
-	wait := ownerWait(interval) - since
+	// min: a writer whose clock is ahead does not make this run wait longer.
+	wait := min(ownerWait(interval)-since, ownerWait(interval))
 	if wait <= 0 {
 		return nil
 	}
@@ -122,7 +124,12 @@ func (b *stateBucket) attach(f *state.File) error {
 	if err != nil {
 		return fmt.Errorf("--state: local copy: %w", err)
 	}
-	b.file, b.journal = f, j
+	n, err := f.Flushed()
+	if err != nil {
+		j.Close()
+		return err
+	}
+	b.file, b.journal, b.header = f, j, n
 	return nil
 }
 
@@ -237,6 +244,9 @@ func (b *stateBucket) push(ctx context.Context, stamp bool) error {
 	n, err := b.file.Flushed()
 	if err != nil {
 		return err
+	}
+	if n <= b.header {
+		n = b.sent // no records yet: nothing to upload
 	}
 	if n == b.sent && !stamp {
 		return nil
