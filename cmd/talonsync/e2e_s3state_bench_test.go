@@ -17,10 +17,10 @@ import (
 )
 
 // BenchmarkS3StateRun measures what a --state in object storage costs per
-// run: a 100,000-key catalog whose state is in the bucket, and runs that
-// each change 1% of the keys (alternately to v2 and back). It reports the
-// bytes and requests of each run's uploads and downloads, by kind of
-// object, beside the time.
+// run: a 100,000-key catalog whose state is in the bucket ("bucket") or
+// in a local file ("file", for comparison), and runs that each change 1%
+// of the keys (alternately to v2 and back). It reports the bytes and
+// requests of each run's uploads and downloads, beside the time.
 //
 //	go test -run '^$' -bench S3StateRun -benchtime 5x ./cmd/talonsync/
 func BenchmarkS3StateRun(b *testing.B) {
@@ -71,26 +71,36 @@ func BenchmarkS3StateRun(b *testing.B) {
 		}
 	}
 	feeds[1] = write("v2.csv", feed.csv())
-	run := func(in string) {
-		c := cli{args: []string{"catalog", "--catalog-id", "1", "--state", "s3://bkt/state/feed.state", "--progress", "never", in}, env: env}
-		res := runCLI(b, srv.URL(), testKey, c)
-		require.Equal(b, exitOK, res.Code, res.Stderr)
+	for _, bc := range []struct{ name, state string }{
+		{"bucket", "s3://bkt/state/feed.state"},
+		{"file", filepath.Join(dir, "feed.state")},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			run := func(in string) {
+				c := cli{args: []string{"catalog", "--catalog-id", "1", "--state", bc.state, "--progress", "never", in}, env: env}
+				res := runCLI(b, srv.URL(), testKey, c)
+				require.Equal(b, exitOK, res.Code, res.Stderr)
+			}
+			run(feeds[0])
+			for _, c := range []*atomic.Int64{&putBytes, &getBytes, &puts, &snapPuts, &segPuts, &manPuts} {
+				c.Store(0)
+			}
+			b.ResetTimer()
+			for i := range b.N {
+				run(feeds[(i+1)%2])
+			}
+			if bc.name == "file" {
+				return
+			}
+			n := float64(b.N)
+			b.ReportMetric(float64(putBytes.Load())/n, "upload-B/run")
+			b.ReportMetric(float64(getBytes.Load())/n, "download-B/run")
+			b.ReportMetric(float64(puts.Load())/n, "PUTs/run")
+			b.ReportMetric(float64(manPuts.Load())/n, "manifest-PUTs/run")
+			b.ReportMetric(float64(segPuts.Load())/n, "segment-PUTs/run")
+			b.ReportMetric(float64(snapPuts.Load())/n, "snapshot-PUTs/run")
+		})
 	}
-	run(feeds[0])
-	for _, c := range []*atomic.Int64{&putBytes, &getBytes, &puts, &snapPuts, &segPuts, &manPuts} {
-		c.Store(0)
-	}
-	b.ResetTimer()
-	for i := range b.N {
-		run(feeds[(i+1)%2])
-	}
-	n := float64(b.N)
-	b.ReportMetric(float64(putBytes.Load())/n, "upload-B/run")
-	b.ReportMetric(float64(getBytes.Load())/n, "download-B/run")
-	b.ReportMetric(float64(puts.Load())/n, "PUTs/run")
-	b.ReportMetric(float64(manPuts.Load())/n, "manifest-PUTs/run")
-	b.ReportMetric(float64(segPuts.Load())/n, "segment-PUTs/run")
-	b.ReportMetric(float64(snapPuts.Load())/n, "snapshot-PUTs/run")
 }
 
 type countingWriter struct {
