@@ -29,8 +29,8 @@ import (
 //	                      the segment before ended; the segments laid end to
 //	                      end are a prefix of that journal
 //
-// <run> is the owning run's random token. Snapshots and segments are
-// never rewritten under one name; the manifest is written only on the
+// <run> is the owning run's random token. A snapshot or segment is never
+// rewritten once a manifest names it; the manifest is written only on the
 // condition that it is still the generation this run last read or wrote
 // (S3 If-Match / If-None-Match, GCS ifGenerationMatch). So the manifest's
 // write is the one step that changes the state, and a run that lost the
