@@ -1,16 +1,12 @@
 package main
 
 import (
-	"bytes"
-	"log/slog"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/talonsync/talonsync/internal/blob"
 	"github.com/talonsync/talonsync/internal/checkpoint"
 	"github.com/talonsync/talonsync/internal/readers"
 )
@@ -78,49 +74,4 @@ func TestObjectLocationsChecked(t *testing.T) {
 			assert.Contains(t, res.Stderr, tc.stderr)
 		})
 	}
-}
-
-// uploader.Own is the hook for a state in object storage: the object is
-// downloaded, saved at each round only when its snapshot changed, on the
-// condition that nobody else wrote it; when someone did, the run is
-// stopped with errLostOwnership and nothing more is saved.
-func TestUploaderOwnedObject(t *testing.T) {
-	s3 := startS3(t)
-	setS3Env(t, s3)
-	s3.put(t, "state/s-0.state", []byte("v0"))
-	stopped := make(chan error, 1)
-	u := &uploader{store: blob.New(blob.Options{}), interval: time.Hour, log: slog.New(slog.DiscardHandler),
-		stop: func(err error) { stopped <- err }}
-	var buf bytes.Buffer
-	content := "v1 of run a"
-	existed, err := u.Own(t.Context(), "s3://bkt/state/s-0.state", &buf, func() ([]byte, error) { return []byte(content), nil })
-	require.NoError(t, err)
-	assert.True(t, existed)
-	assert.Equal(t, "v0", buf.String(), "downloaded at the start")
-	assert.True(t, u.active())
-
-	puts := func() int {
-		n := 0
-		for _, r := range s3.requests() {
-			if r.Method == "PUT" && r.Key == "state/s-0.state" {
-				n++
-			}
-		}
-		return n
-	}
-	require.NoError(t, u.upload(t.Context(), false))
-	assert.Equal(t, "v1 of run a", string(s3.get(t, "state/s-0.state")))
-	require.NoError(t, u.upload(t.Context(), false))
-	assert.Equal(t, 1, puts(), "an unchanged snapshot is not saved again")
-
-	s3.put(t, "state/s-0.state", []byte("written by run b"))
-	content = "v2 of run a"
-	err = u.upload(t.Context(), false)
-	require.ErrorIs(t, err, errLostOwnership)
-	assert.ErrorIs(t, <-stopped, errLostOwnership, "the run is stopped")
-	assert.Equal(t, exitUsage, exitCode(err))
-	assert.Equal(t, "written by run b", string(s3.get(t, "state/s-0.state")), "the other run's state stays")
-	n := puts()
-	assert.ErrorIs(t, u.finish(), errLostOwnership, "the final round saves nothing either")
-	assert.Equal(t, n, puts())
 }

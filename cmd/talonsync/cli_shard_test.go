@@ -31,6 +31,7 @@ func TestApplyShard(t *testing.T) {
 		{name: "auto/N from the Airflow variable", shard: "auto/3", env: map[string]string{shard.EnvIndex: "1"},
 			paths: [4]string{"", "", "", "r{shard}.json"}, want: [4]string{"", "", "", "r1.json"}, input: "in.csv"},
 		{name: "a shared output without {shard}", shard: "0/2", paths: [4]string{"c.ckpt", "", "", ""}, wantErr: "would be written by all 2 shards"},
+		{name: "a shared state in a bucket without {shard}", shard: "1/2", paths: [4]string{"", "s3://b/st.state", "", ""}, wantErr: "--state s3://b/st.state would be written by all 2 shards"},
 		{name: "{shard} without --shard", paths: [4]string{"c-{shard}.ckpt", "", "", ""}, wantErr: "needs --shard"},
 		{name: "auto without an index", shard: "auto/4", wantErr: "JOB_COMPLETION_INDEX"},
 		{name: "an index out of range", shard: "4/4", wantErr: "from 0 to 3"},
@@ -53,6 +54,19 @@ func TestApplyShard(t *testing.T) {
 			assert.Equal(t, tc.rateNow, o.Rate, "each shard takes R/N")
 			assert.Equal(t, tc.input, o.Input)
 		})
+	}
+}
+
+// A shard's state is bound to the shard: another shard, another count of
+// shards, or an unsharded run refuses it (state.ErrMismatch), since its
+// prune would remove the keys of the shards it does not hold.
+func TestStateIdentityHasTheShard(t *testing.T) {
+	for _, tc := range []struct{ shard, want string }{{"", ""}, {"2/4", "2/4"}} {
+		e := &env{getenv: func(string) string { return "" }}
+		o := e.newSyncOptions(readers.EntityCatalog)
+		o.Input, o.Shard = "in.csv", tc.shard
+		require.NoError(t, o.applyShard())
+		assert.Equal(t, tc.want, o.stateIdentity().Shard)
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/talonsync/talonsync/internal/blob"
 	"github.com/talonsync/talonsync/internal/state"
 	"github.com/talonsync/talonsync/internal/talon"
 )
@@ -68,14 +69,65 @@ func newStateCmd(e *env) *cobra.Command {
 	return cmd
 }
 
-// openStateFile opens an existing state file for reading: no lock, so it
-// works while a sync holds the file; it sees the running run's journal.
-func openStateFile(path string) (*state.File, error) {
+// stateView is a state opened for reading.
+type stateView struct {
+	*state.File
+	// m is the manifest of a state in object storage; nil for a file.
+	m   *stateManifest
+	dir string // the local copy of a state in object storage
+}
+
+// openStateFile opens an existing state for reading: no lock, so it works
+// while a sync holds the state; it sees the running run's journal (for a
+// state in object storage, as far as that run uploaded it). A state in
+// object storage is downloaded to a temporary directory first.
+func openStateFile(ctx context.Context, loc string) (*stateView, error) {
+	v := &stateView{}
+	path := loc
+	if isObjectLocation(loc) {
+		dir, p, err := stateTempDir()
+		if err != nil {
+			return nil, err
+		}
+		v.dir, path = dir, p
+		fs, err := fetchState(ctx, blob.New(blob.Options{}), loc, path)
+		switch {
+		case err != nil:
+			os.RemoveAll(dir)
+			return nil, err
+		case !fs.exists:
+			os.RemoveAll(dir)
+			return nil, usage(fmt.Errorf("open state %s: %w", loc, blob.ErrNotExist))
+		}
+		v.m = &fs.m
+		if !fileExists(path) && !fileExists(state.JournalPath(path)) {
+			// A first run that has uploaded nothing yet: an empty state.
+			if err := state.Reset(path, state.Options{}); err != nil {
+				v.Close()
+				return nil, err
+			}
+		}
+	}
 	f, err := state.OpenFile(path, state.Options{ReadOnly: true})
 	if err != nil {
+		v.Close()
+		if v.dir != "" {
+			return nil, usage(fmt.Errorf("open state %s: %w", loc, err))
+		}
 		return nil, usage(err)
 	}
-	return f, nil
+	v.File = f
+	return v, nil
+}
+
+// Close closes the state and removes its local copy.
+func (v *stateView) Close() {
+	if v.File != nil {
+		v.File.Close()
+	}
+	if v.dir != "" {
+		os.RemoveAll(v.dir)
+	}
 }
 
 // stateSummary is what inspect prints.
@@ -87,15 +139,21 @@ type stateSummary struct {
 	Unknown  int64            `json:"unknown"` // values invalidated and not confirmed since
 	Targets  map[string]int64 `json:"targets"`
 	LastRun  *state.RunInfo   `json:"last_run,omitempty"`
+	// HeldSince is, for a state in object storage that a run holds (or a
+	// killed run did not release), when that run last wrote it.
+	HeldSince *time.Time `json:"held_since,omitempty"`
 }
 
 func runStateInspect(ctx context.Context, o *stateOptions) error {
-	f, err := openStateFile(o.Path)
+	f, err := openStateFile(ctx, o.Path)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
 	sum := stateSummary{Path: o.Path, Targets: map[string]int64{}}
+	if f.m != nil && f.m.Owner != "" {
+		sum.HeldSince = &f.m.UpdatedAt
+	}
 	id, ok := f.Identity()
 	if ok {
 		sum.Identity = &id
@@ -146,6 +204,7 @@ func (s *stateSummary) print(w io.Writer) error {
 	fmt.Fprintf(bw, "state file: %s\n", s.Path)
 	if s.Identity == nil {
 		fmt.Fprintln(bw, "empty: not used by any run yet")
+		s.printHeld(bw)
 		return bw.Flush()
 	}
 	fmt.Fprintf(bw, "entity:     %s\nbase URL:   %s\n", s.Identity.Entity, s.Identity.BaseURL)
@@ -166,6 +225,7 @@ func (s *stateSummary) print(w io.Writer) error {
 	for _, t := range slices.Sorted(maps.Keys(s.Targets)) {
 		fmt.Fprintf(bw, "  %s: %d\n", t, s.Targets[t])
 	}
+	s.printHeld(bw)
 	if r := s.LastRun; r != nil {
 		status := "complete"
 		switch {
@@ -182,6 +242,13 @@ func (s *stateSummary) print(w io.Writer) error {
 	return bw.Flush()
 }
 
+// printHeld says that a run holds a state in object storage.
+func (s *stateSummary) printHeld(w io.Writer) {
+	if s.HeldSince != nil {
+		fmt.Fprintf(w, "held:       by a run that last wrote it at %s (one still going, or one killed)\n", s.HeldSince.Format(time.RFC3339))
+	}
+}
+
 // exportLine is one line of export.
 type exportLine struct {
 	Key string `json:"key"`
@@ -193,7 +260,7 @@ type exportLine struct {
 }
 
 func runStateExport(ctx context.Context, o *stateOptions) error {
-	f, err := openStateFile(o.Path)
+	f, err := openStateFile(ctx, o.Path)
 	if err != nil {
 		return err
 	}
@@ -216,9 +283,16 @@ func runStateExport(ctx context.Context, o *stateOptions) error {
 	return bw.Flush()
 }
 
-func runStateReset(_ context.Context, o *stateOptions) error {
+func runStateReset(ctx context.Context, o *stateOptions) error {
 	if !o.Yes {
 		return usage(fmt.Errorf("state reset deletes everything %s holds: give --yes to confirm", o.Path))
+	}
+	if isObjectLocation(o.Path) {
+		if err := resetStateObjects(ctx, blob.New(blob.Options{}), o.Path, time.Now()); err != nil {
+			return err
+		}
+		o.log.Info(o.Path + " reset: its objects are deleted")
+		return nil
 	}
 	if _, err := os.Stat(o.Path); err != nil {
 		return usage(fmt.Errorf("state reset: %w", err))
@@ -231,4 +305,9 @@ func runStateReset(_ context.Context, o *stateOptions) error {
 	}
 	o.log.Info(o.Path + " reset: it holds nothing now")
 	return nil
+}
+
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }

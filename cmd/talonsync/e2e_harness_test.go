@@ -105,7 +105,7 @@ func (c cli) command(ctx context.Context, url, key string) (*exec.Cmd, *bytes.Bu
 }
 
 // runCLI runs talonsync to completion (at most two minutes) against url with key.
-func runCLI(t *testing.T, url, key string, c cli) cliResult {
+func runCLI(t testing.TB, url, key string, c cli) cliResult {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()

@@ -35,7 +35,7 @@ type s3Request struct {
 	Method, Key, Range, IfMatch, IfNoneMatch string
 }
 
-func startS3(t *testing.T) *s3Server {
+func startS3(t testing.TB) *s3Server {
 	t.Helper()
 	s := &s3Server{backend: s3mem.New()}
 	require.NoError(t, s.backend.CreateBucket("bkt"))
@@ -57,7 +57,7 @@ func startS3(t *testing.T) *s3Server {
 
 // env is the environment that points a talonsync process at the server,
 // and keeps the AWS SDK away from this machine's own configuration.
-func (s *s3Server) env(t *testing.T) []string {
+func (s *s3Server) env(t testing.TB) []string {
 	dir := t.TempDir()
 	return []string{
 		"AWS_ENDPOINT_URL=" + s.srv.URL,

@@ -29,8 +29,12 @@ var errPruneGuard = errors.New("prune refused")
 // --mirror). A nil *incremental is a run without --state; its methods then
 // change nothing.
 type incremental struct {
-	o       *syncOptions
-	file    *state.File
+	o    *syncOptions
+	file *state.File
+	// bucket keeps a state in object storage up to date with file, its
+	// local copy; nil for a local state file.
+	bucket  *stateBucket
+	closed  bool
 	run     uint64
 	started time.Time
 	// refreshBefore: a confirmation older than this is sent again
@@ -107,12 +111,32 @@ func (o *syncOptions) checkStateFlags() error {
 }
 
 // openState opens --state, checks that it belongs to this target and
-// starts a run in it. It returns nil without --state.
-func (o *syncOptions) openState() (*incremental, error) {
+// starts a run in it. It returns nil without --state. A state in object
+// storage is downloaded first, and claimed (but not by a dry run, which
+// writes nothing there); up then keeps it up to date.
+func (o *syncOptions) openState(ctx context.Context, up *uploader) (_ *incremental, err error) {
 	if o.State == "" {
 		return nil, nil
 	}
-	f, err := state.OpenFile(o.State, state.Options{})
+	path := o.State
+	var sb *stateBucket
+	if isObjectLocation(o.State) {
+		if sb, err = openStateBucket(ctx, o.blobs(), o.State, o.log()); err != nil {
+			return nil, err
+		}
+		path = sb.path
+		defer func() {
+			if err != nil {
+				sb.cleanup()
+			}
+		}()
+		if !o.DryRun {
+			if err := sb.awaitOwner(ctx, o.UploadInterval); err != nil {
+				return nil, err
+			}
+		}
+	}
+	f, err := state.OpenFile(path, state.Options{})
 	if err != nil {
 		if errors.Is(err, state.ErrLocked) {
 			return nil, usage(err)
@@ -134,7 +158,20 @@ func (o *syncOptions) openState() (*incremental, error) {
 		f.Close()
 		return nil, err
 	}
-	inc := &incremental{o: o, file: f, run: run, started: time.Now(),
+	if sb != nil {
+		err := sb.attach(f)
+		if err == nil && !o.DryRun {
+			err = sb.claim(ctx)
+		}
+		if err != nil {
+			f.Close()
+			return nil, err
+		}
+		if !o.DryRun {
+			up.add(sb)
+		}
+	}
+	inc := &incremental{o: o, file: f, bucket: sb, run: run, started: time.Now(),
 		multi: map[string]*pendingKey{}, poisoned: map[string]bool{}}
 	if o.RefreshAfter > 0 {
 		inc.refreshBefore = inc.started.Add(-o.RefreshAfter)
@@ -147,7 +184,7 @@ func (o *syncOptions) openState() (*incremental, error) {
 
 // stateIdentity is what a state file of this run belongs to.
 func (o *syncOptions) stateIdentity() state.Identity {
-	id := state.Identity{BaseURL: strings.TrimRight(o.baseURL(), "/"), Entity: o.Entity.String()}
+	id := state.Identity{BaseURL: strings.TrimRight(o.baseURL(), "/"), Entity: o.Entity.String(), Shard: o.shardSetting()}
 	switch o.Entity {
 	case readers.EntityCatalog:
 		id.CatalogID = o.CatalogID
@@ -158,9 +195,41 @@ func (o *syncOptions) stateIdentity() state.Identity {
 }
 
 func (inc *incremental) close() {
-	if inc != nil {
-		inc.file.Close()
+	if inc == nil || inc.closed {
+		return
 	}
+	inc.closed = true
+	if inc.bucket != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), uploadTimeout)
+		inc.bucket.release(ctx)
+		cancel()
+	}
+	inc.file.Close()
+	if inc.bucket != nil {
+		inc.bucket.cleanup()
+	}
+}
+
+// invalidate durably records that the values of keys are unknown, before
+// their net effects are sent: in the state file, and for a state in
+// object storage in the bucket too.
+func (inc *incremental) invalidate(keys ...string) error {
+	if err := inc.file.Invalidate(keys...); err != nil {
+		return err
+	}
+	return inc.pushed()
+}
+
+// pushed makes what the state journaled so far durable in the bucket, for
+// a state in object storage; an error matching errLostOwnership says that
+// another run owns the state now, and nothing more may be sent.
+func (inc *incremental) pushed() error {
+	if inc.bucket == nil || inc.o.DryRun {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), uploadTimeout)
+	defer cancel()
+	return inc.bucket.push(ctx, false)
 }
 
 // start is where the reader starts: a state run reads its whole input.
@@ -250,7 +319,10 @@ func (inc *incremental) sawBulk() error {
 	if inc.o.DryRun {
 		return nil
 	}
-	return inc.file.InvalidateAll()
+	if err := inc.file.InvalidateAll(); err != nil {
+		return err
+	}
+	return inc.pushed()
 }
 
 // finish runs the removal phase after a complete run with --prune or

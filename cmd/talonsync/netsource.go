@@ -161,7 +161,7 @@ func (s *netSource) compare() error {
 	}
 	if len(stale) > 0 && !s.inc.o.DryRun {
 		// Durable before any of their net effects can reach the API.
-		if err := s.inc.file.Invalidate(stale...); err != nil {
+		if err := s.inc.invalidate(stale...); err != nil {
 			return err
 		}
 	}

@@ -80,7 +80,7 @@ func (r *removals) Next() (readers.Row, error) {
 		n := min(len(r.keys), invalidateEvery)
 		page := r.keys[:n]
 		r.keys = r.keys[n:]
-		if err := r.inc.file.Invalidate(page...); err != nil {
+		if err := r.inc.invalidate(page...); err != nil {
 			return readers.Row{}, err
 		}
 		for _, k := range page {
@@ -117,10 +117,12 @@ func removalItem(e readers.Entity, key string) (talon.Item, error) {
 }
 
 // commit ends the state's run: what the run read and what the API
-// confirmed, on every ending, failed runs included.
-func (inc *incremental) commit(rep *report, runErr error) {
+// confirmed, on every ending, failed runs included. A state in object
+// storage is then uploaded; that upload's error is returned (an error
+// committing the local copy is only logged: the journal keeps the run).
+func (inc *incremental) commit(rep *report, runErr error) error {
 	if inc == nil {
-		return
+		return nil
 	}
 	complete, _ := inc.src.complete()
 	info := state.RunInfo{
@@ -131,7 +133,20 @@ func (inc *incremental) commit(rep *report, runErr error) {
 	}
 	if err := inc.file.Commit(info, info.Complete); err != nil {
 		inc.o.log().Warn(fmt.Sprintf("record the run in %s: %v", inc.o.State, err))
+		return nil
 	}
+	if inc.bucket == nil || inc.o.DryRun {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), uploadTimeout)
+	defer cancel()
+	if err := inc.bucket.commit(ctx); err != nil {
+		if !lostOwnership(err) {
+			inc.o.log().Warn(fmt.Sprintf("record the run in %s: %v; the next run replays this one's journal from the bucket", inc.o.State, err))
+		}
+		return err
+	}
+	return nil
 }
 
 // report adds the removal phase to rep.

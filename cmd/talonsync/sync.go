@@ -110,7 +110,7 @@ func (o *syncOptions) prepare(ctx context.Context) (_ *job, err error) {
 		return j, err
 	}
 	j.up = &uploader{store: o.blobs(), ck: j.st.ck, interval: o.UploadInterval, log: j.log}
-	if j.inc, err = o.openState(); err != nil {
+	if j.inc, err = o.openState(ctx, j.up); err != nil {
 		return nil, err
 	}
 	return j, j.open(ctx, format)
@@ -269,7 +269,9 @@ func (j *job) finish(rep *report, res batch.Result, runErr error, elapsed time.D
 	rep.Merged = res.Merged
 	j.fillReport(rep)
 	j.inc.report(rep)
-	j.inc.commit(rep, runErr)
+	if err := j.inc.commit(rep, runErr); err != nil && (runErr == nil || lostOwnership(err)) {
+		runErr = err
+	}
 	rep.summary(j.log, j.o)
 	return runErr
 }

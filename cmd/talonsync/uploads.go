@@ -1,11 +1,9 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"sync"
 	"time"
@@ -18,12 +16,13 @@ const uploadTimeout = 2 * time.Minute
 
 // uploader saves the run's outputs in object storage: at most every
 // --upload-interval while the run goes, and once more at the end (also
-// after a stop). A round saves, in this order, the rejects, the owned
-// objects (the state), and the checkpoint, which counts what the others
-// hold. The checkpoint and owned objects are written with a precondition
-// on the generation this run last read or wrote; when it fails, another
-// run owns them now, and this run stops at once (no new request) and
-// exits 2. Its goroutine has an owner, the run, and ends in finish.
+// after a stop). A round saves, in this order, the rejects, the other
+// outputs that take part in rounds (the state: roundSaver), and the
+// checkpoint, which counts what the others hold. The checkpoint and the
+// state are written with a precondition on the generation this run last
+// read or wrote; when it fails, another run owns them now, and this run
+// stops at once (no new request) and exits 2. Its goroutine has an owner,
+// the run, and ends in finish.
 type uploader struct {
 	store    *blob.Store
 	ck       *checkpointLoc
@@ -33,45 +32,37 @@ type uploader struct {
 	// stop cancels the run; set by the run before start.
 	stop context.CancelCauseFunc
 
-	mu    sync.Mutex
-	owned []*ownedObject
-	lost  error // sticky: the run lost an object to another run
+	mu     sync.Mutex
+	savers []roundSaver
+	lost   error // sticky: the run lost an object to another run
 
 	done chan struct{}
 	wg   sync.WaitGroup
 }
 
-// ownedObject is an object the run owns besides the checkpoint.
-type ownedObject struct {
-	owned    *blob.Owned
-	snapshot func() ([]byte, error)
-	last     []byte // the bytes last saved
+// roundSaver is an output the upload rounds save besides the rejects and
+// the checkpoint: a --state in object storage (stateBucket).
+type roundSaver interface {
+	// saveRound saves what changed since the last round; final says it is
+	// the run's last round. An error matching errLostOwnership says that
+	// another run owns the output now: the run stops. saveRound may be
+	// called while the run itself saves the output (it serializes).
+	saveRound(ctx context.Context, final bool) error
 }
 
 // active reports whether the run has anything to upload as it goes.
 func (u *uploader) active() bool {
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	return u.ck.object() || len(u.owned) > 0
+	return u.ck.object() || len(u.savers) > 0
 }
 
-// Own downloads the object at loc into w (nothing when there is none) and
-// adds it to the uploads: every round from then on saves what snapshot
-// returns, on the condition that nobody else wrote the object since this
-// run read or last wrote it, before the checkpoint. It is the hook for a
-// --state in object storage: call it at the start, before the run. snapshot
-// must return a consistent copy of the content, and bytes that differ from
-// any other run's (hold a run ID): two writes of equal bytes have one S3
-// ETag, which no precondition can tell apart.
-func (u *uploader) Own(ctx context.Context, loc string, w io.Writer, snapshot func() ([]byte, error)) (existed bool, err error) {
-	o, existed, err := u.store.Own(ctx, loc, w)
-	if err != nil {
-		return false, err
-	}
+// add makes every round from now on save s, after the rejects and before
+// the checkpoint. Call it before start.
+func (u *uploader) add(s roundSaver) {
 	u.mu.Lock()
-	u.owned = append(u.owned, &ownedObject{owned: o, snapshot: snapshot})
+	u.savers = append(u.savers, s)
 	u.mu.Unlock()
-	return existed, nil
 }
 
 // start begins the periodic rounds, if there is anything to upload.
@@ -138,23 +129,15 @@ func (u *uploader) upload(ctx context.Context, final bool) error {
 		return err
 	}
 	u.mu.Lock()
-	owned := append([]*ownedObject(nil), u.owned...)
+	savers := append([]roundSaver(nil), u.savers...)
 	u.mu.Unlock()
-	for _, o := range owned {
-		b, err := o.snapshot()
-		if err != nil {
-			return fmt.Errorf("upload %s: %w", o.owned.Location(), err)
-		}
-		if o.last != nil && bytes.Equal(b, o.last) {
-			continue
-		}
-		if err := o.owned.Save(ctx, bytes.NewReader(b), blob.PutOptions{}); err != nil {
-			if errors.Is(err, blob.ErrPreconditionFailed) {
-				return u.lose(fmt.Errorf("%s: %w (%w): this run stops", o.owned.Location(), errLostOwnership, err))
+	for _, s := range savers {
+		if err := s.saveRound(ctx, final); err != nil {
+			if errors.Is(err, errLostOwnership) {
+				return u.lose(err)
 			}
-			return fmt.Errorf("upload: %w", err)
+			return err
 		}
-		o.last = b
 	}
 	if u.ck.object() {
 		if err := u.ck.upload(ctx, final); err != nil {

@@ -198,6 +198,12 @@ func (b *gcsBackend) put(ctx context.Context, l Location, body io.ReadSeeker, o 
 	if ct == "" {
 		ct = "application/octet-stream"
 	}
+	// The length, so that a file streams with a Content-Length rather
+	// than chunked.
+	size, err := body.Seek(0, io.SeekEnd)
+	if err != nil {
+		return "", &Error{Op: "put", Location: l.Redacted(), Err: err}
+	}
 	resp, err := send(ctx, b.c, b.retryWait, func() (*http.Request, error) {
 		if _, err := body.Seek(0, io.SeekStart); err != nil {
 			return nil, err
@@ -205,6 +211,10 @@ func (b *gcsBackend) put(ctx context.Context, l Location, body io.ReadSeeker, o 
 		req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, io.NopCloser(body))
 		if err != nil {
 			return nil, err
+		}
+		req.ContentLength = size
+		if size == 0 {
+			req.Body = http.NoBody
 		}
 		req.Header.Set("Content-Type", ct)
 		return req, nil

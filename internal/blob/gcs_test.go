@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -31,6 +32,7 @@ type fakeGCS struct {
 	buckets map[string]map[string]*gcsFakeObject
 	gen     int64
 	reqs    []seen
+	lengths []int64 // the Content-Length of each upload; -1: chunked
 }
 
 type gcsFakeObject struct {
@@ -85,6 +87,7 @@ func (f *fakeGCS) serve(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if upload {
+		f.lengths = append(f.lengths, r.ContentLength)
 		body, _ := io.ReadAll(r.Body)
 		f.gen++
 		objs[name] = &gcsFakeObject{data: body, gen: f.gen}
@@ -257,4 +260,25 @@ func TestGCSErrors(t *testing.T) {
 	_, err = s.Put(ctx, "gs://nobucket/x", strings.NewReader("x"), PutOptions{})
 	assert.ErrorIs(t, err, ErrNoBucket)
 	assert.ErrorContains(t, err, "put gs://nobucket/x: no such bucket: The specified bucket does not exist. (HTTP 404)")
+}
+
+// A file, or a part of one, is uploaded with its length, not chunked.
+func TestGCSPutSendsTheLength(t *testing.T) {
+	s, f := newFakeGCS(t)
+	ctx := context.Background()
+	path := t.TempDir() + "/seg"
+	require.NoError(t, os.WriteFile(path, []byte("0123456789"), 0o600))
+	fl, err := os.Open(path)
+	require.NoError(t, err)
+	defer fl.Close()
+	_, err = s.Put(ctx, "gs://bkt/whole", fl, PutOptions{})
+	require.NoError(t, err)
+	_, err = s.Put(ctx, "gs://bkt/part", io.NewSectionReader(fl, 3, 4), PutOptions{})
+	require.NoError(t, err)
+	_, err = s.Put(ctx, "gs://bkt/empty", strings.NewReader(""), PutOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, []int64{10, 4, 0}, f.lengths)
+	got, _, err := s.Get(ctx, "gs://bkt/part")
+	require.NoError(t, err)
+	assert.Equal(t, "3456", string(got))
 }

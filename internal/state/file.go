@@ -146,6 +146,20 @@ type lastRunFile struct {
 
 func lastRunPath(path string) string { return path + ".lastrun" }
 
+// The files of a state at path, besides path itself (the snapshot) and
+// path+".lock": a copy of a state elsewhere (in object storage) is these
+// three files, laid out again by JournalPath and LastRunPath before
+// OpenFile.
+
+// JournalPath is the journal of a run of the state at path: present while
+// a run goes, or after a run was killed.
+func JournalPath(path string) string { return journalPath(path) }
+
+// LastRunPath is the small file that records the run counter and the last
+// run of the state at path, so that a run that changed nothing does not
+// rewrite the snapshot. Commit writes it.
+func LastRunPath(path string) string { return lastRunPath(path) }
+
 // readLastRun merges the last-run file into f.meta; a missing or damaged
 // one is ignored (the snapshot's copy stands).
 func (f *File) readLastRun() {

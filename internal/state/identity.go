@@ -27,6 +27,11 @@ type Identity struct {
 	// AudienceID is --audience-id of an audiences state (0 when the rows
 	// name their audiences).
 	AudienceID int64 `json:"audience_id,omitempty"`
+	// Shard is the shard of a sharded run ("I/N"); "" when unsharded. A
+	// shard's state holds only its keys, so it serves that shard only: a
+	// prune with another shard's state, or an unsharded one, would remove
+	// the keys of the others.
+	Shard string `json:"shard,omitempty"`
 }
 
 // RunInfo describes one run that used the state file.
@@ -70,6 +75,15 @@ func (have Identity) check(want Identity) error {
 		return diff("catalog", fmt.Sprint(have.CatalogID), fmt.Sprint(want.CatalogID))
 	case have.AudienceID != want.AudienceID:
 		return diff("audience", fmt.Sprint(have.AudienceID), fmt.Sprint(want.AudienceID))
+	case have.Shard != want.Shard:
+		return diff("shard", shardName(have.Shard), shardName(want.Shard))
 	}
 	return nil
+}
+
+func shardName(s string) string {
+	if s == "" {
+		return "none (unsharded)"
+	}
+	return s
 }

@@ -176,6 +176,24 @@ func (f *File) Flush() error {
 	return f.j.flush()
 }
 
+// Flushed writes the buffered records to the journal, as Flush does, and
+// returns the journal's length: its first n bytes are whole chunks, and
+// stay as they are until Commit, since the journal is only appended to.
+// It is how a copy of the journal elsewhere (a state in object storage)
+// is kept up to date: copy the bytes from where the last copy ended to n.
+// Safe for concurrent use.
+func (f *File) Flushed() (n int64, err error) {
+	if f.j == nil {
+		return 0, errNoRun
+	}
+	f.j.mu.Lock()
+	defer f.j.mu.Unlock()
+	if err := f.j.flushLocked(); err != nil {
+		return 0, err
+	}
+	return f.j.off, nil
+}
+
 // Reject records that the API rejected what was sent for key, so its
 // state is unknown. Buffered like Confirm; safe for concurrent use.
 func (f *File) Reject(key string) error {
