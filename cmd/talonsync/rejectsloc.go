@@ -6,11 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 
 	"github.com/talonsync/talonsync/internal/blob"
 	"github.com/talonsync/talonsync/internal/checkpoint"
@@ -81,9 +83,41 @@ func (o *syncOptions) openRejectsLoc(ctx context.Context, loc string, keep int64
 	rf, err := checkpoint.OpenRejects(r.local, keep)
 	if err != nil {
 		r.cleanup()
+		if errors.Is(err, fs.ErrPermission) || errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
+			return nil, nil, usage(fmt.Errorf("%w: give --rejects a path this user may write", err))
+		}
 		return nil, nil, err
 	}
 	return r, rf, nil
+}
+
+// resolveRejects moves the default rejects file, beside a local input, to
+// the working directory when the input's directory cannot be written (a
+// read-only mount, another user's folder), and says so.
+func (o *syncOptions) resolveRejects() {
+	if o.Rejects != "" {
+		return
+	}
+	def := o.defaultRejects()
+	if isObjectLocation(def) || filepath.Dir(def) == "." || canWrite(filepath.Dir(def)) {
+		return
+	}
+	o.Rejects = fallbackRejects(def)
+	o.log().Info(fmt.Sprintf("%s cannot be written: the rejects go to %s in the working directory (give --rejects to choose)", filepath.Dir(def), o.Rejects))
+}
+
+// canWrite is writableDir; tests replace it, since root may write anywhere.
+var canWrite = writableDir
+
+// writableDir reports whether a file can be created in dir.
+func writableDir(dir string) bool {
+	f, err := os.CreateTemp(dir, ".talonsync-probe-*")
+	if err != nil {
+		return false
+	}
+	f.Close()
+	os.Remove(f.Name())
+	return true
 }
 
 func (r *rejectsLoc) download(ctx context.Context, store *blob.Store, keep int64) error {

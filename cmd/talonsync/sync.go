@@ -74,6 +74,7 @@ func (o *syncOptions) prepare(ctx context.Context) (_ *job, err error) {
 	if err := o.applyShard(); err != nil {
 		return nil, err
 	}
+	o.resolveRejects()
 	if err := o.checkOutputs(); err != nil {
 		return nil, err
 	}
