@@ -85,3 +85,16 @@ func TestCLIResumeHintForStdin(t *testing.T) {
 	o.Input = filepath.Join("data", "p.csv")
 	assert.Contains(t, o.resumeHint(), "Resume with the same command")
 }
+
+// TestCLIResumeHintForState: with --state the hint says that the same
+// command sends only what was not confirmed, with or without a checkpoint;
+// without either it says the whole input goes again.
+func TestCLIResumeHintForState(t *testing.T) {
+	o := (&env{args: []string{"profiles", "--state", "p.state", "p.csv"}}).newSyncOptions(0)
+	o.Input, o.State = "p.csv", "p.state"
+	assert.Contains(t, o.resumeHint(), "sends only what it did not confirm yet: talonsync profiles --state p.state p.csv")
+	o.Checkpoint = "p.ckpt"
+	assert.Contains(t, o.resumeHint(), "sends only what it did not confirm yet")
+	o.State, o.Checkpoint = "", ""
+	assert.Contains(t, o.resumeHint(), "without --checkpoint a new run sends the whole input again")
+}

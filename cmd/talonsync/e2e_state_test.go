@@ -229,6 +229,9 @@ func TestStateIncrementalCatalogPrune(t *testing.T) {
 	assert.Equal(t, int64(len(feed2)-len(ch.changed)-len(ch.added)), r.Unchanged)
 	assert.Equal(t, int64(len(ch.removed)), r.Pruned)
 	assert.Equal(t, r.Read, r.accounted())
+	require.NotNil(t, r.Pace)
+	assert.InEpsilon(t, float64(r.Requests)/r.RunElapsedSeconds, r.Pace.RequestsPerSecond, 1e-6,
+		"the pace counts the removal requests too")
 	assert.Contains(t, res.Stderr, fmt.Sprintf("%d unchanged", r.Unchanged))
 
 	held := srv.State().Catalogs[1]

@@ -9,6 +9,8 @@ import (
 // resumeHint says how to go on after a stop.
 func (o *syncOptions) resumeHint() string {
 	switch {
+	case o.State != "":
+		return "interrupted; the state records what the API confirmed: the same command sends only what it did not confirm yet: " + o.commandLine()
 	case o.Checkpoint == "":
 		return "interrupted; without --checkpoint a new run sends the whole input again"
 	case o.Input == "-":

@@ -170,3 +170,11 @@ func errText(err error) string {
 	}
 	return err.Error()
 }
+
+// pruneRequests is how many requests the removal phase sent; 0 without one.
+func (inc *incremental) pruneRequests() int64 {
+	if inc == nil {
+		return 0
+	}
+	return inc.prune.Requests
+}

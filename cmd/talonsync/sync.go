@@ -264,7 +264,7 @@ func (j *job) finish(rep *report, res batch.Result, runErr error, elapsed time.D
 	rep.fill(j.st, res, elapsed)
 	rep.GraceExpired = res.GraceExpired
 	if !j.o.DryRun {
-		rep.Pace = newPaceReport(j.pacer.Stats(), res.Requests, elapsed)
+		rep.Pace = newPaceReport(j.pacer.Stats(), res.Requests+j.inc.pruneRequests(), elapsed)
 	}
 	rep.RejectsPath = j.st.rejectsPath
 	rep.Merged = res.Merged
