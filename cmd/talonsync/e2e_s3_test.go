@@ -179,3 +179,20 @@ func TestS3SecondOwnerIsRefused(t *testing.T) {
 	assert.True(t, cp.Completed)
 	assert.Empty(t, cp.Owner, "a finished run releases its checkpoint")
 }
+
+// TestS3NoRejectsLeavesNoObject: a run with a checkpoint in the bucket and
+// no rejects leaves no rejects object, not even one an earlier run of
+// another input left there.
+func TestS3NoRejectsLeavesNoObject(t *testing.T) {
+	t.Parallel()
+	s3 := startS3(t)
+	srv := startResumeEmulator(t, emulator.Faults{})
+	s3.put(t, "ckpt/feed.ckpt.rejects.jsonl", []byte(`{"line":3,"error":"an old run's reject"}`+"\n"))
+	fx := genCatalog(300, 100, 5, false)
+	input := s3.put(t, "feeds/items.csv", fx.content)
+	res := runCLI(t, srv.URL(), testKey, s3Run(s3, t, input))
+	require.Equal(t, exitOK, res.Code, res.Stderr)
+	assertCatalogState(t, srv, fx)
+	assert.Nil(t, s3.get(t, "ckpt/feed.ckpt.rejects.jsonl"), "no rejects object")
+	assert.Empty(t, s3.report(t, "reports/feed.json").RejectsPath)
+}

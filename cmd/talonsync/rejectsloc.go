@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -155,14 +154,18 @@ func (r *rejectsLoc) upload(ctx context.Context, store *blob.Store, force bool) 
 	if err != nil {
 		return fmt.Errorf("upload rejects: %w", err)
 	}
-	if st.Size() == 0 && !force {
+	if st.Size() == 0 {
+		if !force {
+			return nil
+		}
+		// No rejects: none stay in the bucket, an earlier run's included.
+		if err := store.Remove(ctx, r.loc); err != nil && !errors.Is(err, blob.ErrNotExist) {
+			return fmt.Errorf("remove the empty rejects: %w", err)
+		}
 		return nil
 	}
-	b, err := io.ReadAll(io.LimitReader(f, st.Size()))
-	if err != nil {
-		return fmt.Errorf("upload rejects: %w", err)
-	}
-	if _, err := store.Put(ctx, r.loc, bytes.NewReader(b), blob.PutOptions{ContentType: "application/x-ndjson"}); err != nil {
+	body := io.NewSectionReader(f, 0, st.Size()) // as the commit left it; streamed
+	if _, err := store.Put(ctx, r.loc, body, blob.PutOptions{ContentType: "application/x-ndjson"}); err != nil {
 		return fmt.Errorf("upload rejects: %w", err)
 	}
 	return nil
