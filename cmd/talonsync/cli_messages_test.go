@@ -98,3 +98,11 @@ func TestCLIResumeHintForState(t *testing.T) {
 	o.State, o.Checkpoint = "", ""
 	assert.Contains(t, o.resumeHint(), "without --checkpoint a new run sends the whole input again")
 }
+
+// TestCLIVersion: version prints the version, the commit (with its time
+// when the build recorded one) and the Go version.
+func TestCLIVersion(t *testing.T) {
+	res := runMain(t, nil, "", "version")
+	require.Equal(t, exitOK, res.Code, res.Stderr)
+	assert.Regexp(t, `^talonsync \S+ \(commit (unknown|[0-9a-f]{12}(-dirty)?( of \S+)?), go[0-9.]+\S*\)\n$`, res.Stdout)
+}

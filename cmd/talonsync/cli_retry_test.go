@@ -255,3 +255,12 @@ func TestCLIRetryDryRun(t *testing.T) {
 	assert.Equal(t, 1.0, r["would_send"])
 	assert.Equal(t, true, r["dry_run"])
 }
+
+// TestCLIRetryTakesTheSendingFlags: retry paces and sends as a sync does,
+// so it takes the same sending flags.
+func TestCLIRetryTakesTheSendingFlags(t *testing.T) {
+	help := runMain(t, nil, "", "retry", "--help").Stdout
+	for _, f := range []string{"--workers", "--max-workers", "--batch-size", "--rate", "--max-retries", "--request-timeout", "--grace"} {
+		assert.Contains(t, help, f)
+	}
+}

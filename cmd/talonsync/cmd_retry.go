@@ -23,7 +23,7 @@ import (
 // sending and outputs. --rejects is its own, with another default.
 var retryFlags = []string{
 	"base-url", "api-key-file", "allow-insecure-http",
-	"workers", "batch-size", "rate", "max-retries", "request-timeout", "grace",
+	"workers", "max-workers", "batch-size", "rate", "max-retries", "request-timeout", "grace",
 	"report", "dry-run", "progress", "stats-interval", "log-format", "verbose",
 	"metrics-file", "pushgateway", "pushgateway-job", "pushgateway-grouping",
 }

@@ -13,7 +13,7 @@ import (
 func newVersionCmd(e *env) *cobra.Command {
 	return &cobra.Command{
 		Use:   "version",
-		Short: "Print the version, commit and build date",
+		Short: "Print the version, the commit and its time, and the Go version",
 		Args:  cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
 			_, err := fmt.Fprintln(e.io.Out, versionLine())
@@ -22,8 +22,8 @@ func newVersionCmd(e *env) *cobra.Command {
 	}
 }
 
-// versionLine is "talonsync VERSION (commit REV, built DATE, GOVERSION)",
-// from the build information the go command records.
+// versionLine is "talonsync VERSION (commit REV of TIME, GOVERSION)", from
+// the build information the go command records: TIME is the commit's.
 func versionLine() string {
 	version, commit, date := talon.Version, "unknown", "unknown"
 	if bi, ok := debug.ReadBuildInfo(); ok {
@@ -46,5 +46,8 @@ func versionLine() string {
 			}
 		}
 	}
-	return fmt.Sprintf("talonsync %s (commit %s, built %s, %s)", version, commit, date, runtime.Version())
+	if date != "unknown" {
+		commit += " of " + date
+	}
+	return fmt.Sprintf("talonsync %s (commit %s, %s)", version, commit, runtime.Version())
 }

@@ -9,7 +9,8 @@ Exit codes:
   3    finished, and some rows were rejected: see the rejects file
   1    the run failed: the key was refused, the API could not be reached,
        retries ran out, a catalog or audience does not exist, unreadable input
-  2    usage or configuration error, found before anything was sent
+  2    usage or configuration error, almost always found before anything
+       is sent; also another run took over the checkpoint or state in a bucket
   130  interrupted by SIGINT or SIGTERM
 `
 

@@ -195,9 +195,9 @@ func (r *Reader) csvRecord(rec []string) []byte {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		if i < len(r.header) {
+		if i < len(r.header) && strings.TrimSpace(r.header[i]) != "" {
 			b = appendJSONStringLossy(b, r.header[i])
-		} else {
+		} else { // beyond the header, or an unnamed column: a name of its own
 			b = appendJSONStringLossy(b, "column "+strconv.Itoa(i+1))
 		}
 		b = append(b, ':')

@@ -54,6 +54,12 @@ func TestCSVUnnamedColumns(t *testing.T) {
 		rows, _ := readWarn(t, "sku;price;;\nA\n", opts)
 		assert.Equal(t, []string{`ERR line 2: wrong number of fields: 1 field, header has 4`}, summary(rows))
 	})
+	t.Run("a rejected row's record names the unnamed columns by position", func(t *testing.T) {
+		rows, _ := readWarn(t, "sku;price;;\nA;x;;\n", opts)
+		require.Len(t, rows, 1)
+		require.Error(t, rows[0].Err)
+		assert.Equal(t, `{"sku":"A","price":"x","column 3":"","column 4":""}`, string(rows[0].Record), "no key twice: the record is valid JSONL for a retry")
+	})
 }
 
 // TestCSVDecimalComma is finding 14: numbers with a decimal comma, only
