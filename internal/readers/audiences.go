@@ -119,7 +119,7 @@ func (r *Reader) audienceJSONL(b []byte, line int64) (talon.Item, error) {
 	}
 	id, ok := stringValue(idJSON)
 	if !ok {
-		return talon.Item{}, &rowError{Line: line, Column: "profileIntegrationId", Err: badValue(string(idJSON), "is not a string")}
+		return talon.Item{}, &rowError{Line: line, Column: "profileIntegrationId", Err: badJSONValue(string(idJSON), "is not a string")}
 	}
 	if err := checkIntegrationID(id, line, "profileIntegrationId"); err != nil {
 		return talon.Item{}, err
@@ -131,7 +131,7 @@ func (r *Reader) audienceJSONL(b []byte, line int64) (talon.Item, error) {
 			s = q
 		}
 		if audience, ok = parseAudienceID(s); !ok {
-			return talon.Item{}, &rowError{Line: line, Column: "audienceId", Err: badValue(string(audJSON), "is not a positive integer")}
+			return talon.Item{}, &rowError{Line: line, Column: "audienceId", Err: badJSONValue(string(audJSON), "is not a positive integer")}
 		}
 	}
 	if audience == 0 {
@@ -141,7 +141,7 @@ func (r *Reader) audienceJSONL(b []byte, line int64) (talon.Item, error) {
 	if actJSON != nil {
 		s, isStr := stringValue(actJSON)
 		if !isStr {
-			return talon.Item{}, &rowError{Line: line, Column: "action", Err: badValue(string(actJSON), "is not a string")}
+			return talon.Item{}, &rowError{Line: line, Column: "action", Err: badJSONValue(string(actJSON), "is not a string")}
 		}
 		if s != "" {
 			if remove, ok = parseAudienceAction(s); !ok {

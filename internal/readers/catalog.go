@@ -29,7 +29,7 @@ func (r *Reader) encodeCatalog(f *catalogFields, line int64) (talon.Item, error)
 		}
 		if f.Filters == nil && !r.opts.AllowBulk {
 			return talon.Item{}, &rowError{Line: line, Column: "filters", Err: withDetail(errBulkRefused,
-				string(f.Type)+" without filters touches every catalog item; allow it explicitly")}
+				string(f.Type)+" without filters touches every catalog item; give --allow-bulk to send it")}
 		}
 	}
 	return catalogItem(f), nil

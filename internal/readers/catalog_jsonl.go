@@ -105,7 +105,7 @@ func (r *Reader) catalogJSONL(b []byte, line int64) (talon.Item, error) {
 				if it.value() && isNull(it.val) {
 					continue
 				}
-				return talon.Item{}, &rowError{Line: line, Column: "payload", Err: badValue(string(it.val), "is not an object")}
+				return talon.Item{}, &rowError{Line: line, Column: "payload", Err: badJSONValue(string(it.val), "is not an object")}
 			}
 			pit := objectIter{b: b, i: it.i, depth: 2}
 			pit.begin()
@@ -149,7 +149,7 @@ func (r *Reader) catalogJSONL(b []byte, line int64) (talon.Item, error) {
 	if v != nil && !isNull(v) {
 		s, ok := stringValue(v)
 		if !ok {
-			return talon.Item{}, &rowError{Line: line, Column: col, Err: badValue(string(v), "is not a string")}
+			return talon.Item{}, &rowError{Line: line, Column: col, Err: badJSONValue(string(v), "is not a string")}
 		}
 		if c.Type, ok = parseCatalogAction(s, true); !ok {
 			return talon.Item{}, &rowError{Line: line, Column: col, Err: withDetail(errUnknownAction,
@@ -275,15 +275,15 @@ func (c *jsonlCatalog) scalar(bit payloadField, v []byte) error {
 	case pfSKU:
 		s, ok := stringValue(v)
 		if !ok {
-			return badValue(string(v), "is not a string")
+			return badJSONValue(string(v), "is not a string")
 		}
 		c.sku, c.SKU = s, v
 	case pfPrice:
 		if v[0] != '-' && !isDigit(v[0]) {
-			return badValue(string(v), "is not a number")
+			return badJSONValue(string(v), "is not a number")
 		}
 		if x, err := strconv.ParseFloat(string(v), 64); err != nil || math.IsInf(x, 0) {
-			return badValue(string(v), "is not a finite number")
+			return badJSONValue(string(v), "is not a finite number")
 		}
 		c.Price = v
 	case pfReplace, pfCreate:
@@ -297,7 +297,7 @@ func (c *jsonlCatalog) scalar(bit payloadField, v []byte) error {
 		case "false":
 			*t = talon.TriFalse
 		default:
-			return badValue(string(v), "is not a boolean")
+			return badJSONValue(string(v), "is not a boolean")
 		}
 	}
 	return nil

@@ -141,6 +141,7 @@ func (e *headerError) Unwrap() error { return e.Err }
 type valueError struct {
 	value string
 	want  string // "is not a number", "is not valid UTF-8", ...
+	json  bool   // value is JSON text, shown as it is: "eq", 12, [1]
 }
 
 func (e *valueError) Error() string {
@@ -148,12 +149,18 @@ func (e *valueError) Error() string {
 	if len(v) > 64 {
 		v = v[:64] + "..."
 	}
-	return "value " + strconv.Quote(v) + " " + e.want
+	if !e.json {
+		v = strconv.Quote(v)
+	}
+	return "value " + v + " " + e.want
 }
 
 func (e *valueError) Unwrap() error { return errBadValue }
 
 func badValue(v, want string) error { return &valueError{value: v, want: want} }
+
+// badJSONValue is badValue for a JSONL value, given as its JSON text.
+func badJSONValue(v, want string) error { return &valueError{value: v, want: want, json: true} }
 
 // convError is a cell that a column mapping's conversion (a decimal comma,
 // a time layout) refuses. It matches errBadValue and the columns error.

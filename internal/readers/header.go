@@ -161,7 +161,7 @@ func buildPlan(o *Options, header []string) (plan, error) {
 		}
 		if target != "" {
 			if first, dup := seen[target]; dup {
-				return p, &headerError{Column: cell, Err: withDetail(errDuplicateColumn, "column "+strconv.Quote(first)+" has the same target")}
+				return p, &headerError{Column: cell, Err: withDetail(errDuplicateColumn, "column "+strconv.Quote(first)+" sets "+strconv.Quote(target)+" too")}
 			}
 			seen[target] = cell
 		}

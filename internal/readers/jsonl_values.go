@@ -33,7 +33,7 @@ func notAn(b []byte, i int, what string) error {
 	if err != nil {
 		end = min(len(b), i+32)
 	}
-	return badValue(string(b[i:end]), "is not "+what)
+	return badJSONValue(string(b[i:end]), "is not "+what)
 }
 
 // scanAttributes checks an attributes value at b[i] (a free-form object
@@ -129,7 +129,7 @@ func scanProduct(b []byte, i, depth int) (int, error) {
 			break
 		}
 		if it.val[0] != '"' {
-			return i, &pathError{path: "name", err: badValue(string(it.val), "is not a string")}
+			return i, &pathError{path: "name", err: badJSONValue(string(it.val), "is not a string")}
 		}
 	}
 	if it.err != nil {
@@ -224,7 +224,7 @@ func scanFilter(b []byte, i, depth, n int) (int, error) {
 		case fAttr:
 			s, ok := stringValue(v)
 			if !ok || !columns.ValidAttribute(s) {
-				return i, at("filters", n, &pathError{path: "attr", err: badValue(string(v), "is not an attribute name (a string like ^[A-Za-z]\\w*$)")})
+				return i, at("filters", n, &pathError{path: "attr", err: badJSONValue(string(v), "is not an attribute name (a string like ^[A-Za-z]\\w*$)")})
 			}
 		case fOp:
 			s, _ := stringValue(v)
@@ -232,7 +232,7 @@ func scanFilter(b []byte, i, depth, n int) (int, error) {
 			case "EQ", "LT", "LE", "GT", "GE", "IN":
 				op = s
 			default:
-				return i, at("filters", n, &pathError{path: "op", err: badValue(string(v), "is not one of EQ, LT, LE, GT, GE, IN")})
+				return i, at("filters", n, &pathError{path: "op", err: badJSONValue(string(v), "is not one of EQ, LT, LE, GT, GE, IN")})
 			}
 		case fValue:
 			if isNull(v) {
@@ -259,11 +259,11 @@ func scanFilter(b []byte, i, depth, n int) (int, error) {
 			s = string(value)
 		}
 		if _, err := strconv.ParseFloat(s, 64); err != nil || (!isStr && value[0] != '-' && !isDigit(value[0])) {
-			return i, at("filters", n, &pathError{path: "value", err: badValue(string(value), op+" compares numbers: want a number")})
+			return i, at("filters", n, &pathError{path: "value", err: badJSONValue(string(value), op+" compares numbers: want a number")})
 		}
 	case "IN":
 		if value[0] != '"' {
-			return i, at("filters", n, &pathError{path: "value", err: badValue(string(value), "IN takes a string of comma-separated values")})
+			return i, at("filters", n, &pathError{path: "value", err: badJSONValue(string(value), "IN takes a string of comma-separated values")})
 		}
 	}
 	return it.i, nil
@@ -329,19 +329,19 @@ func scanAdjustment(b []byte, i, depth, n int) (int, error) {
 		switch bit {
 		case aPrice:
 			if !isNull(v) && v[0] != '-' && !isDigit(v[0]) {
-				bad = badValue(string(v), "is not a number or null")
+				bad = badJSONValue(string(v), "is not a number or null")
 			}
 		case aPriceType, aReferenceID:
 			if !isStr || s == "" {
-				bad = badValue(string(v), "is not a non-empty string")
+				bad = badJSONValue(string(v), "is not a non-empty string")
 			}
 		case aContextID:
 			if !isStr {
-				bad = badValue(string(v), "is not a string")
+				bad = badJSONValue(string(v), "is not a string")
 			}
 		default: // the three date-times
 			if !isStr || !isDateTime(s) {
-				bad = badValue(string(v), "is not an RFC 3339 date-time")
+				bad = badJSONValue(string(v), "is not an RFC 3339 date-time")
 			}
 		}
 		if bad != nil {

@@ -90,7 +90,7 @@ func (r *Reader) profileJSONL(b []byte, line int64) (talon.Item, error) {
 	}
 	id, ok := stringValue(idJSON)
 	if !ok {
-		return talon.Item{}, &rowError{Line: line, Column: "integrationId", Err: badValue(string(idJSON), "is not a string")}
+		return talon.Item{}, &rowError{Line: line, Column: "integrationId", Err: badJSONValue(string(idJSON), "is not a string")}
 	}
 	if err := checkIntegrationID(id, line, "integrationId"); err != nil {
 		return talon.Item{}, err
