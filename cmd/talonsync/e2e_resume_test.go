@@ -346,8 +346,14 @@ func TestResumeAfterKill(t *testing.T) {
 		name  string
 		rows  int
 		kills []killPoint
+		// resume changes the command of the resumed run.
+		resume func(*resumeRun)
 	}{
 		{name: "early", rows: 8000, kills: []killPoint{early}},
+		// The lanes and the batch size may change between the runs of one
+		// checkpoint: the done rows are skipped, the rest batched anew.
+		{name: "resumed with other lanes and batches", rows: 8000, kills: []killPoint{applied(1, 2)},
+			resume: func(r *resumeRun) { r.workers, r.batchSize = resumeWorkers+3, resumeBatch/2 }},
 		{name: "mid-run", rows: 12000, kills: []killPoint{applied(1, 2)}},
 		{name: "twice", rows: 12000, kills: []killPoint{applied(1, 3), applied(2, 3)}},
 		{name: "isolating a 400", rows: 8000, kills: []killPoint{poison}},
@@ -373,9 +379,17 @@ func TestResumeAfterKill(t *testing.T) {
 					require.NoError(t, err, "checkpoint after SIGKILL")
 				}
 			}
+			if tc.resume != nil {
+				tc.resume(&r)
+				_, err := checkpoint.Read(r.checkpoint)
+				require.NoError(t, err, "a checkpoint to resume with other settings")
+			}
 			res, runs := resumeUntilDone(t, srv.URL(), r.cli())
 			require.Equal(t, fx.wantCode(), res.Code, res.Stderr)
 			assert.Equal(t, 1, runs, "resumes needed after the last kill")
+			if tc.resume != nil {
+				assert.Contains(t, res.Stderr, "resuming from checkpoint", "other lanes and batch size do not refuse the resume")
+			}
 
 			assertCatalogState(t, srv, fx)
 			st := srv.Stats()

@@ -21,6 +21,10 @@ type RequestRecord struct {
 	AuthScheme string
 	// Body is the whole body as received, at most maxBodyBytes+1 bytes.
 	Body []byte
+	// BodyErr is why the body could not be read whole, nil when it was:
+	// for example the client went away mid-request (it was killed). Such
+	// a request is answered with an error and changes nothing.
+	BodyErr error
 }
 
 // recordRequest reads the body of an API request, hands a RequestRecord to
@@ -47,6 +51,7 @@ func (s *Server) recordRequest(r *http.Request) {
 		Header:     h,
 		AuthScheme: scheme,
 		Body:       body,
+		BodyErr:    err,
 	})
 }
 

@@ -1,9 +1,13 @@
 package emulator
 
 import (
+	"fmt"
+	"net"
 	"net/http"
+	"net/url"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -84,4 +88,34 @@ func TestOnRequestConcurrent(t *testing.T) {
 	}
 	wg.Wait()
 	assert.Len(t, rec.all(), n)
+}
+
+// TestOnRequestCutBody: a client that dies mid-body (SIGKILL during a send)
+// leaves a record whose BodyErr says so, and the request changes nothing.
+func TestOnRequestCutBody(t *testing.T) {
+	got := make(chan RequestRecord, 1)
+	s := start(t, Options{OnRequest: func(r RequestRecord) { got <- r }})
+	u, err := url.Parse(s.URL())
+	require.NoError(t, err)
+	conn, err := net.Dial("tcp", u.Host)
+	require.NoError(t, err)
+	body := profilesBody(profile("a"))
+	_, err = fmt.Fprintf(conn, "PUT %s HTTP/1.1\r\nHost: %s\r\nAuthorization: ApiKey-v1 %s\r\n"+
+		"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n%s",
+		profilesPath, u.Host, DefaultAPIKey, len(body), body[:len(body)/2])
+	require.NoError(t, err)
+	require.NoError(t, conn.Close())
+
+	select {
+	case r := <-got:
+		assert.Error(t, r.BodyErr, "the body was cut")
+		assert.Equal(t, body[:len(body)/2], string(r.Body))
+	case <-time.After(10 * time.Second):
+		t.Fatal("no record of the cut request")
+	}
+	assert.Empty(t, s.State().Profiles)
+
+	a := do(t, s, http.MethodPut, profilesPath, body)
+	require.Equal(t, http.StatusNoContent, a.status, a.body)
+	assert.NoError(t, (<-got).BodyErr, "a whole body has no BodyErr")
 }

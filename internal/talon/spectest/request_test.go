@@ -3,6 +3,7 @@ package spectest
 import (
 	"context"
 	"errors"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -79,4 +80,20 @@ func TestFromRecord(t *testing.T) {
 
 	rec.AuthScheme = ""
 	assert.ErrorContains(t, mustLoad(t).Validate(context.Background(), FromRecord(rec)), "security requirement")
+}
+
+// TestCheckSkipsCutBodies: a request whose body did not arrive whole is not
+// checked, and one with the same bytes that did arrive is.
+func TestCheckSkipsCutBodies(t *testing.T) {
+	rec := emulator.RequestRecord{Method: "PUT", Path: "/v1/catalogs/1/sync",
+		Header: http.Header{"Content-Type": {"application/json"}}, AuthScheme: "ApiKey-v1"}
+	var r Recorder
+	cut := rec
+	cut.BodyErr = io.ErrUnexpectedEOF
+	r.Record(cut)
+	assert.Empty(t, r.Check(context.Background(), mustLoad(t)), "a cut body is skipped")
+	r.Record(rec)
+	fs := r.Check(context.Background(), mustLoad(t))
+	require.Len(t, fs, 1, "the same empty body, whole, does not conform")
+	assert.Contains(t, fs[0].Err.Error(), "request body")
 }
