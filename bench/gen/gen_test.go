@@ -2,9 +2,12 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -100,4 +103,62 @@ func BenchmarkGenProfilesCSV(b *testing.B) {
 		require.NoError(b, generate(io.Discard, options{Entity: "profiles", Format: "csv", Rows: 10000, Seed: 1}))
 	}
 	b.ReportMetric(float64(10000*b.N)/b.Elapsed().Seconds(), "rows/s")
+}
+
+// TestUniformKeysAndChange: -keys repeats keys anywhere in the file, and
+// -change alters about that share of rows, in every entity, leaving every
+// other line as it was.
+func TestUniformKeysAndChange(t *testing.T) {
+	for _, entity := range []string{"profiles", "catalog", "audiences"} {
+		t.Run(entity, func(t *testing.T) {
+			o := options{Entity: entity, Format: "jsonl", Rows: 20000, Seed: 5, Keys: 16000}
+			gen := func(o options) []string {
+				var b bytes.Buffer
+				require.NoError(t, generate(&b, o))
+				return strings.Split(strings.TrimSuffix(b.String(), "\n"), "\n")
+			}
+			base := gen(o)
+			require.Len(t, base, o.Rows)
+
+			// Keys repeat, and some repeats are far apart: more than the
+			// 20000-key window of -dup would allow.
+			first := map[string]int{}
+			far := 0
+			for i, line := range base {
+				k := keyOf(t, line)
+				if j, ok := first[k]; ok && i-j > o.Rows/2 {
+					far++
+				} else if !ok {
+					first[k] = i
+				}
+			}
+			assert.Less(t, len(first), o.Rows, "keys repeat")
+			assert.Greater(t, len(first), o.Keys/2, "keys spread over the ids")
+			assert.Positive(t, far, "a key repeats half a file later")
+
+			o.Change = 0.01
+			changed := gen(o)
+			require.Len(t, changed, o.Rows)
+			diff := 0
+			for i := range base {
+				if base[i] != changed[i] {
+					diff++
+					assert.Equal(t, keyOf(t, base[i]), keyOf(t, changed[i]), "a change keeps the key")
+				}
+			}
+			assert.InDelta(t, o.Rows/100, diff, float64(o.Rows)/200, "about 1%% of rows changed")
+		})
+	}
+}
+
+// keyOf is a JSONL row's key: its SKU, profile id, or profile and audience.
+func keyOf(t *testing.T, line string) string {
+	var v struct {
+		SKU        string `json:"sku"`
+		ID         string `json:"integrationId"`
+		Profile    string `json:"profileIntegrationId"`
+		AudienceID int    `json:"audienceId"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(line), &v))
+	return fmt.Sprint(v.SKU, v.ID, v.Profile, v.AudienceID)
 }

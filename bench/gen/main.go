@@ -27,6 +27,10 @@ type options struct {
 	Dup    float64
 	Seed   uint64
 	Mixed  bool
+	// Keys, Change and ChangeSeed: see source.
+	Keys       int
+	Change     float64
+	ChangeSeed uint64
 }
 
 func main() {
@@ -51,6 +55,9 @@ func parseFlags(args []string) (options, error) {
 	fs.BoolVar(&o.Gzip, "gzip", false, "gzip the output")
 	fs.Float64Var(&o.Dup, "dup", 0, "share of rows (0-1) that repeat one of the last 20000 keys")
 	fs.Uint64Var(&o.Seed, "seed", 1, "random seed")
+	fs.IntVar(&o.Keys, "keys", 0, "draw every row's key uniformly from this many ids (repeats anywhere in the file; overrides -dup)")
+	fs.Float64Var(&o.Change, "change", 0, "share of rows (0-1) with one value altered, the rest of the file as without it")
+	fs.Uint64Var(&o.ChangeSeed, "change-seed", 1, "which rows -change alters")
 	fs.BoolVar(&o.Mixed, "mixed", false, "catalog: 90% ADD, 8% PATCH, 2% REMOVE instead of all ADD")
 	if err := fs.Parse(args); err != nil {
 		return o, err
@@ -62,6 +69,10 @@ func parseFlags(args []string) (options, error) {
 		return o, errors.New("-rows must not be negative")
 	case o.Dup < 0 || o.Dup >= 1:
 		return o, errors.New("-dup must be in [0, 1)")
+	case o.Keys < 0:
+		return o, errors.New("-keys must not be negative")
+	case o.Change < 0 || o.Change > 1:
+		return o, errors.New("-change must be in [0, 1]")
 	case o.Format != "csv" && o.Format != "jsonl":
 		return o, fmt.Errorf("-format must be csv or jsonl, got %q", o.Format)
 	}
@@ -97,7 +108,7 @@ func run(o options, log io.Writer) error {
 
 // generate writes o.Rows rows of o.Entity in o.Format to w.
 func generate(w io.Writer, o options) error {
-	src := newSource(o.Seed, o.Dup)
+	src := newSource(o)
 	csvOut := o.Format == "csv"
 	switch o.Entity {
 	case "profiles":

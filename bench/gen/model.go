@@ -178,20 +178,32 @@ var (
 
 // source draws rows. Keys are sequential ("cust-000000042"); with
 // probability dup a row reuses one of the last window keys instead, as an
-// export of updates does.
+// export of updates does. With keys > 0 every row's key is drawn uniformly
+// from keys ids instead, so a key repeats anywhere in the file, as in a
+// change log. With change > 0 that share of rows gets one value altered,
+// decided by a generator of its own, so the file is the one of change 0
+// but for those rows: the input of a rerun with a few changed rows.
 type source struct {
 	rng    *rand.Rand
 	dup    float64
 	window int
 	next   int // the next fresh key index
+	keys   int
+	change float64
+	chg    *rand.Rand
 }
 
-func newSource(seed uint64, dup float64) *source {
-	return &source{rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)), dup: dup, window: 20000}
+func newSource(o options) *source {
+	seed := o.Seed
+	return &source{rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)), dup: o.Dup, window: 20000,
+		keys: o.Keys, change: o.Change, chg: rand.New(rand.NewPCG(seed^0xc4a11e, o.ChangeSeed))}
 }
 
 // key returns the key index of the next row.
 func (s *source) key() int {
+	if s.keys > 0 {
+		return s.rng.IntN(s.keys)
+	}
 	if s.next > 0 && s.dup > 0 && s.rng.Float64() < s.dup {
 		w := min(s.next, s.window)
 		return s.next - 1 - s.rng.IntN(w)
@@ -199,6 +211,9 @@ func (s *source) key() int {
 	s.next++
 	return s.next - 1
 }
+
+// changed says whether this row gets a value altered (see source).
+func (s *source) changed() bool { return s.change > 0 && s.chg.Float64() < s.change }
 
 func (s *source) pick(list []string) string { return list[s.rng.IntN(len(list))] }
 
@@ -245,12 +260,23 @@ func (s *source) profile() profileRow {
 		p.SignupDate = s.when()
 	}
 	p.Tags = s.tags(profileTags, 3)
+	if s.changed() {
+		p.Name += " (moved)"
+	}
 	return p
 }
 
 // product draws a catalog row; with mixed, a share of rows are PATCH and
 // REMOVE, otherwise every row is ADD.
 func (s *source) product(mixed bool) productRow {
+	p := s.drawProduct(mixed)
+	if s.changed() && p.Price > 0 {
+		p.Price++
+	}
+	return p
+}
+
+func (s *source) drawProduct(mixed bool) productRow {
 	k := s.key()
 	p := productRow{SKU: "SKU-" + pad9(k), Action: "ADD"}
 	if mixed {
@@ -285,6 +311,9 @@ func (s *source) membership() membershipRow {
 	m := membershipRow{ProfileIntegrationID: "cust-" + pad9(k/3), AudienceID: 1 + k%3, Action: "add"}
 	if s.chance(0.1) {
 		m.Action = "delete"
+	}
+	if s.changed() {
+		m.Action = map[string]string{"add": "delete", "delete": "add"}[m.Action]
 	}
 	return m
 }
