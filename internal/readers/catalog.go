@@ -38,7 +38,7 @@ func (r *Reader) encodeCatalog(f *catalogFields, line int64) (talon.Item, error)
 // catalogItem encodes a checked action. ADD replaces by default, so that
 // loading a file twice is idempotent.
 func catalogItem(f *catalogFields) talon.Item {
-	key := f.sku
+	key := strings.Clone(f.sku) // not a slice of the whole CSV record (see profileCSV)
 	if f.Type == talon.ActionPatchMany || f.Type == talon.ActionRemoveMany {
 		key = ""
 	}

@@ -2,6 +2,7 @@ package readers
 
 import (
 	"strconv"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/talonsync/talonsync/internal/talon"
@@ -44,7 +45,9 @@ func (r *Reader) profileCSV(rec []string) talon.Item {
 	if len(r.bad) > 0 {
 		return talon.Item{}
 	}
-	return talon.Item{Key: id, JSON: talon.AppendCustomerProfile(nil, s[n:], s[:n])}
+	// The key is copied: a slice of rec would keep the whole record alive
+	// as long as the item waits in a batch.
+	return talon.Item{Key: strings.Clone(id), JSON: talon.AppendCustomerProfile(nil, s[n:], s[:n])}
 }
 
 // profileJSONL maps a JSONL line {"integrationId","attributes"} to a
