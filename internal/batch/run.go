@@ -249,7 +249,7 @@ type run struct {
 	ledger *ledger
 	pacer  *pace.Pacer
 	// queued holds a token for every batch handed to a lane and not yet
-	// done by its worker.
+	// taken by its worker.
 	queued chan struct{}
 	// With a UnitSource (unitMode), units holds the rows of the units of
 	// several rows between the reader and the chunker, by the Seq of their
@@ -320,12 +320,14 @@ func (r *run) pipeline(ctx context.Context, src Source, commit func(context.Cont
 
 	blocks := make(chan []readers.Row, 4)
 	free := make(chan []readers.Row, 6)
-	// The batches handed to the lanes and not yet done (queued, waiting
-	// for the pacer, or in flight) share one budget instead of a few
-	// places per lane: a lane waiting out a Retry-After or a backoff takes
-	// its batches from the budget while the others keep sending, and
-	// memory stays bounded by the budget. Each lane's channel can hold the
-	// whole budget and a fence, so sending to it never blocks.
+	// The batches handed to the lanes and not yet taken by their workers
+	// share one budget instead of a few places per lane: a lane waiting
+	// out a Retry-After or a backoff takes its batches from the budget
+	// while the others keep sending, and memory stays bounded by the
+	// budget and the one batch in flight per lane. A request in flight
+	// holds no place, so every lane can have its next batch waiting when
+	// its request ends. Each lane's channel can hold the whole budget and
+	// a fence, so sending to it never blocks.
 	r.queued = make(chan struct{}, queueBudget(r.cfg.Lanes))
 	lanes := make([]chan *batch, r.cfg.Lanes)
 	for i := range lanes {
@@ -365,14 +367,13 @@ func (r *run) work(ctx, sendCtx context.Context, w *worker, ch <-chan *batch, co
 			b.fence <- struct{}{}
 			continue
 		}
+		<-r.queued
 		if ctx.Err() != nil {
 			recycle(b)
-			<-r.queued
 			continue
 		}
 		err := r.finish(ctx, sendCtx, w, b, commit)
 		recycle(b)
-		<-r.queued
 		if err != nil {
 			return err
 		}
@@ -397,8 +398,8 @@ func (r *run) finish(ctx, sendCtx context.Context, w *worker, b *batch, commit f
 // together when rows merge.
 const mergeWindow = 32
 
-// queueBudget is how many batches may be with the lanes at once: one per
-// lane, and some to spare, so that the others go on while a lane waits.
+// queueBudget is how many batches may wait for their lanes at once: one
+// per lane, and some to spare, so that the others go on while a lane waits.
 func queueBudget(lanes int) int { return lanes + 8 }
 
 func isContextErr(err error) bool {
