@@ -28,7 +28,7 @@ if [[ "${QUICK:-0}" == 1 ]]; then
 else
 	N=1000000 BIG=5000000 LAT_ROWS=100000 RATE_ROWS=3000 MODE=full
 fi
-LANES=4           # talonsync's default --workers
+LANES=auto        # talonsync's default --workers
 LAT_WORKERS=8     # latency-hiding run (also run with 16 and 32)
 LATENCY_MS=200    # emulator --latency of that run
 RATE=10           # --rate of the rate-limit run
@@ -234,7 +234,7 @@ start_emulator throttled --fail-429 0.2 --retry-after 1s --seed 1
 measure "throttled-429-20pct" profiles "$LAT_IN" "$LANES" 1000 --max-retries 20
 
 start_emulator latency --latency "${LATENCY_MS}ms"
-for w in $LAT_WORKERS 16 32; do
+for w in $LAT_WORKERS 16 32 auto; do
 	measure "latency-${LATENCY_MS}ms-w$w" profiles "$LAT_IN" "$w" 1000
 done
 

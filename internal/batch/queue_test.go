@@ -89,7 +89,7 @@ func TestNextBatchWaitsWhileRequestsAreInFlight(t *testing.T) {
 	src := &blockingSource{rows: rows, hold: make(chan struct{})}
 	go func() {
 		_, err := Run(t.Context(), src, Config{Endpoint: talon.EndpointProfiles, Lanes: lanes, BatchSize: size,
-			Retry: RetryPolicy{MaxRetries: 1, Base: time.Millisecond, Max: time.Millisecond},
+			Retry:  RetryPolicy{MaxRetries: 1, Base: time.Millisecond, Max: time.Millisecond},
 			Sender: s, Rejects: rejectsFile(t), Stats: &Stats{}})
 		done <- err
 	}()
