@@ -52,7 +52,7 @@ func (o *syncOptions) openCheckpointLoc(ctx context.Context) (*checkpointLoc, *c
 	switch {
 	case l.Kind == blob.File:
 		if c.lock, err = checkpoint.Acquire(o.Checkpoint + ".lock"); err != nil {
-			return nil, nil, err
+			return nil, nil, fmt.Errorf("--checkpoint %s: %w", o.Checkpoint, err)
 		}
 		checkpoint.RemoveStaleTemps(o.Checkpoint)
 		cp, err := checkpoint.Read(o.Checkpoint)

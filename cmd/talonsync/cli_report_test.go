@@ -77,6 +77,15 @@ func TestCLIOutputsCheckedFirst(t *testing.T) {
 		assert.Equal(t, exitUsage, res.Code, res.Stderr)
 		assert.Contains(t, res.Stderr, "--report")
 	}
+	// A checkpoint or a state in a directory that does not exist says so,
+	// with the flag and the directory.
+	missing := filepath.Join(dir, "no-such-dir")
+	for _, flag := range []string{"--checkpoint", "--state"} {
+		p := filepath.Join(missing, "x")
+		res := runMain(t, emuEnv(srv, testKey), "", "profiles", flag, p, in)
+		assert.Equal(t, exitUsage, res.Code, res.Stderr)
+		assert.Contains(t, res.Stderr, flag+" "+p+": directory "+missing+" does not exist")
+	}
 	assert.Zero(t, srv.Stats().RequestsTotal, "nothing is sent when an output cannot be written")
 }
 

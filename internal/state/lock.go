@@ -3,7 +3,9 @@ package state
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"syscall"
 	"time"
 )
@@ -13,6 +15,9 @@ import (
 // run never leaves a stale lock.
 func lockFile(path string, timeout time.Duration) (*os.File, error) {
 	f, err := os.OpenFile(path+".lock", os.O_RDWR|os.O_CREATE, 0o600)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("directory %s does not exist: %w", filepath.Dir(path), err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("lock state: %w", err)
 	}
