@@ -16,12 +16,8 @@
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
-OUT=bench/out
-DATA=bench/data
-BIN=$OUT/talonsync
-GEN=$OUT/gen
-API_KEY=emulator-key # the emulator's default test key, not a secret
-mkdir -p "$OUT" "$DATA"
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
 
 if [[ "${QUICK:-0}" == 1 ]]; then
 	N=100000 BIG=500000 LAT_ROWS=20000 RATE_ROWS=500 MODE=quick
@@ -122,40 +118,6 @@ gen_input "$RATE_IN" profiles jsonl "$RATE_ROWS"
 gen_input "$BIG_JSONL" profiles jsonl "$BIG"
 gen_input "$BIG_CSVGZ" profiles csv "$BIG" -gzip
 
-# ---- emulators --------------------------------------------------------------
-PIDS=()
-cleanup() {
-	local pid
-	for pid in "${PIDS[@]}"; do
-		kill "$pid" 2>/dev/null || true
-	done
-	for pid in "${PIDS[@]}"; do
-		wait "$pid" 2>/dev/null || true
-	done
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-# start_emulator NAME [FLAGS...]: start a discard emulator on a free port;
-# sets EMU_URL and EMU_PID.
-start_emulator() {
-	local name=$1; shift
-	local elog=$OUT/emulator-$name.log
-	"$BIN" emulator --discard --addr 127.0.0.1:0 --api-key "$API_KEY" "$@" >"$elog" 2>&1 &
-	EMU_PID=$!
-	PIDS+=("$EMU_PID")
-	EMU_URL=
-	for _ in $(seq 100); do
-		EMU_URL=$(sed -n 's/.*listening on \(http:[^ ]*\).*/\1/p' "$elog")
-		[[ -n $EMU_URL ]] && return 0
-		kill -0 "$EMU_PID" 2>/dev/null || break
-		sleep 0.1
-	done
-	echo "emulator $name did not start:" >&2
-	cat "$elog" >&2
-	exit 1
-}
-
 # ---- runs -------------------------------------------------------------------
 RUNS=$OUT/runs.tsv
 FAILED=()
@@ -182,10 +144,11 @@ measure() {
 		FAILED+=("$name (exit $rc, see $OUT/$name.log)")
 		[[ -s $rep ]] || return 0
 	fi
-	local t
+	local t lanes=$workers
+	[[ $workers == auto ]] && lanes=32 # auto keeps --max-workers (default 32) lanes
 	read -r -a t < <(parse_time "$tf")
 	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' \
-		"$name" "$sub" "$workers" "$bsize" \
+		"$name" "$sub" "$lanes" "$bsize" \
 		"$(jnum "$rep" read)" "$(jnum "$rep" delivered)" "$(jnum "$rep" rejected)" \
 		"$(jnum "$rep" batches)" "$(jnum "$rep" requests)" "$(jnum "$rep" retries)" \
 		"$(jnum "$rep" elapsed_seconds)" "${t[0]}" "${t[1]}" "${t[2]}" "${t[3]}" \

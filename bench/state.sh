@@ -15,12 +15,8 @@
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
-OUT=bench/out
-DATA=bench/data
-BIN=$OUT/talonsync
-GEN=$OUT/gen
-API_KEY=emulator-key # the emulator's default test key, not a secret
-mkdir -p "$OUT" "$DATA"
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
 if [[ "${QUICK:-0}" == 1 ]]; then N=100000 KEYS=80000 L=100k; else N=1000000 KEYS=800000 L=1m; fi
 
 go build -o "$BIN" ./cmd/talonsync
@@ -30,21 +26,6 @@ go build -o "$GEN" ./bench/gen
 gen() { # gen FILE ENTITY ROWS KEYS [FLAGS...]
 	local f=$1 e=$2 rows=$3 keys=$4; shift 4
 	[[ -s $f ]] || "$GEN" -entity "$e" -format csv -rows "$rows" -keys "$keys" -seed 1 -out "$f" "$@"
-}
-
-EMU_PIDS=()
-trap 'for p in "${EMU_PIDS[@]}"; do kill "$p" 2>/dev/null || true; done' EXIT
-start_emulator() { # start_emulator LOG [FLAGS...]: sets EMU_URL
-	local log=$1; shift
-	"$BIN" emulator --discard --addr 127.0.0.1:0 --api-key "$API_KEY" "$@" >"$log" 2>&1 &
-	EMU_PIDS+=($!)
-	for _ in $(seq 100); do
-		EMU_URL=$(sed -n 's/.*listening on \(http:[^ ]*\).*/\1/p' "$log")
-		[[ -n $EMU_URL ]] && return 0
-		sleep 0.1
-	done
-	cat "$log" >&2
-	exit 1
 }
 
 TABLE=$OUT/state.md
@@ -76,7 +57,7 @@ PY
 	tail -n1 "$TABLE" >&2
 }
 
-start_emulator "$OUT/state-emulator.log"
+start_emulator state
 for e in profiles catalog audiences; do
 	in=$DATA/$e-keys$((KEYS / 1000))k-$L.csv chg=$DATA/$e-keys$((KEYS / 1000))k-$L-chg1.csv
 	gen "$in" "$e" "$N" "$KEYS"
@@ -94,7 +75,7 @@ for e in profiles catalog audiences; do
 done
 
 # Coalescing on send: rows of a key not yet sent merge into its item.
-start_emulator "$OUT/state-emulator-latency.log" --latency 200ms
+start_emulator state-latency --latency 200ms
 co=$DATA/profiles-keys24k-30k.csv
 gen "$co" profiles 30000 24000
 run profiles 8 "30k-over-24k-200ms" "$co"
