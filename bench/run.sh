@@ -158,6 +158,7 @@ measure() {
 start_emulator sink
 measure "profiles-$L-jsonl" profiles "$P_JSONL" "$LANES" 1000
 measure "profiles-$L-csv" profiles "$P_CSV" "$LANES" 1000
+measure "profiles-$L-jsonl-w4" profiles "$P_JSONL" 4 1000 # memory with 4 lanes, against auto's 32
 measure "catalog-$L-csv" catalog "$C_CSV" "$LANES" 1000 --catalog-id 1
 measure "audiences-$L-csv" audiences "$A_CSV" "$LANES" 1000
 measure "profiles-dup20-$L-csv" profiles "$P_CSV_DUP" "$LANES" 1000
