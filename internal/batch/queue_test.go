@@ -3,8 +3,6 @@ package batch
 import (
 	"context"
 	"fmt"
-	"io"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -12,7 +10,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/talonsync/talonsync/internal/checkpoint"
 	"github.com/talonsync/talonsync/internal/readers"
 	"github.com/talonsync/talonsync/internal/talon"
 )
@@ -22,7 +19,6 @@ import (
 type gatedSender struct {
 	lanes int
 	mu    sync.Mutex
-	sent  map[int]int // requests begun, by lane
 	gates map[int]chan struct{}
 	begun chan int // the lane of each request begun
 }
@@ -30,7 +26,6 @@ type gatedSender struct {
 func (s *gatedSender) Send(ctx context.Context, b talon.Batch) error {
 	lane := int(hashKey(b.Items[0].Key) % uint64(s.lanes))
 	s.mu.Lock()
-	s.sent[lane]++
 	gate := s.gates[lane]
 	s.mu.Unlock()
 	s.begun <- lane
@@ -63,7 +58,7 @@ func TestNextBatchWaitsWhileRequestsAreInFlight(t *testing.T) {
 	// Two full batches per lane, the second ones in lane order after all
 	// the first ones: the last lane's second batch is the last one formed.
 	perLane := make([][]string, lanes)
-	for i := 0; len(perLane[lanes-1]) < 2*size || !full(perLane, 2*size); i++ {
+	for i := 0; !full(perLane, 2*size); i++ {
 		k := fmt.Sprintf("k%d", i)
 		l := int(hashKey(k) % lanes)
 		if len(perLane[l]) < 2*size {
@@ -81,16 +76,16 @@ func TestNextBatchWaitsWhileRequestsAreInFlight(t *testing.T) {
 	}
 	require.Zero(t, len(rows)%blockSize)
 
-	s := &gatedSender{lanes: lanes, sent: map[int]int{}, gates: map[int]chan struct{}{}, begun: make(chan int, 4*lanes)}
+	s := &gatedSender{lanes: lanes, gates: map[int]chan struct{}{}, begun: make(chan int, 4*lanes)}
 	for l := range lanes {
 		s.gates[l] = make(chan struct{})
 	}
 	done := make(chan error, 1)
-	src := &blockingSource{rows: rows, hold: make(chan struct{})}
+	src := &blockingSource{sliceSource: sliceSource{rows: rows}, hold: make(chan struct{})}
 	go func() {
 		_, err := Run(t.Context(), src, Config{Endpoint: talon.EndpointProfiles, Lanes: lanes, BatchSize: size,
 			Retry:  RetryPolicy{MaxRetries: 1, Base: time.Millisecond, Max: time.Millisecond},
-			Sender: s, Rejects: rejectsFile(t), Stats: &Stats{}})
+			Sender: s, Rejects: newRejects(t), Stats: &Stats{}})
 		done <- err
 	}()
 	for range lanes {
@@ -123,24 +118,13 @@ func full(perLane [][]string, n int) bool {
 // blockingSource yields its rows, then blocks until hold is closed before
 // it ends: the input has not ended, so no batch is flushed early.
 type blockingSource struct {
-	rows []readers.Row
-	i    int
+	sliceSource
 	hold chan struct{}
 }
 
 func (s *blockingSource) Next() (readers.Row, error) {
-	if s.i < len(s.rows) {
-		s.i++
-		return s.rows[s.i-1], nil
+	if s.i == len(s.rows) {
+		<-s.hold
 	}
-	<-s.hold
-	return readers.Row{}, io.EOF
-}
-
-func rejectsFile(t *testing.T) *checkpoint.RejectsFile {
-	t.Helper()
-	rf, err := checkpoint.OpenRejects(filepath.Join(t.TempDir(), "rejects.jsonl"), 0)
-	require.NoError(t, err)
-	t.Cleanup(func() { rf.Close(false) })
-	return rf
+	return s.sliceSource.Next()
 }
