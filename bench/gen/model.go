@@ -312,8 +312,12 @@ func (s *source) membership() membershipRow {
 	if s.chance(0.1) {
 		m.Action = "delete"
 	}
-	if s.changed() {
-		m.Action = map[string]string{"add": "delete", "delete": "add"}[m.Action]
+	if s.changed() { // the other action
+		if m.Action == "add" {
+			m.Action = "delete"
+		} else {
+			m.Action = "add"
+		}
 	}
 	return m
 }
