@@ -22,6 +22,7 @@ if [[ "${QUICK:-0}" == 1 ]]; then N=100000 KEYS=80000 L=100k; else N=1000000 KEY
 go build -o "$BIN" ./cmd/talonsync
 go build -o "$GEN" ./bench/gen
 [[ -x /usr/bin/time ]] || { echo "bench/state.sh needs GNU time (/usr/bin/time)" >&2; exit 1; }
+command -v python3 >/dev/null || { echo "bench/state.sh needs python3 (to read the reports)" >&2; exit 1; }
 
 gen() { # gen FILE ENTITY ROWS KEYS [FLAGS...]
 	local f=$1 e=$2 rows=$3 keys=$4; shift 4
